@@ -1,0 +1,25 @@
+// One esbuild bundle per command chunk: start-up loads only what the command
+// imports (a process that publishes ten messages must not parse git's or
+// migrate's code). tsc's dist/ stays the library build.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const source = readFileSync(new URL('../src/version.ts', import.meta.url), 'utf8');
+if (!source.includes(`'${version}'`)) throw new Error(`src/version.ts does not say ${version} (package.json)`);
+
+await build({
+  entryPoints: { packuilon: 'src/cli/run.ts' },
+  outdir: 'dist/bundle',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: false,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // amqplib and simple-git reach for CommonJS `require`; give the ESM bundle one.
+  banner: { js: "import { createRequire as __packuilonRequire } from 'node:module'; const require = __packuilonRequire(import.meta.url);" },
+});

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Packuilon needs on a Debian machine, then builds it. Safe to rerun.
+#   scripts/setup.sh          git + packer + node modules + build (the main job)
+#   scripts/setup.sh --test   also rabbitmq-server (the test suite starts its own broker)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(git packer)
+[[ "${1:-}" == "--test" ]] && want+=(rabbitmq-server)
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  # The broker must not start as a system service: tests run their own private node.
+  if [[ " ${missing[*]} " == *" rabbitmq-server "* && ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null; $sudo chmod +x /usr/sbin/policy-rc.d; trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build

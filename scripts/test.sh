@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test: type check, unit, integration (real git, Packer, RabbitMQ), end to end.
+#   scripts/test.sh          everything (installs what it needs first)
+#   scripts/test.sh --fast   skips the *.slow.test.ts files (broker faults, races)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+npx tsc --noEmit -p .
+npm run --silent schema -- --check
+
+mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+if [[ "${1:-}" == "--fast" ]]; then
+  mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -v '\.slow\.test\.ts$')
+fi
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

@@ -1,0 +1,24 @@
+import { createGit, readHistory } from '../../repo/index.js';
+
+import { EXIT, UsageError } from '../../shared/errors.js';
+import type { CommandContext } from '../io.js';
+
+export async function run(context: CommandContext, options: Record<string, unknown>, args: string[]): Promise<number> {
+  const key = args[0];
+  if (key !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(key)) throw new UsageError(`history: ${JSON.stringify(key)} is not an image key`);
+
+  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit: expected a positive integer, received ${String(options.limit)}`);
+  const loaded = context.config();
+  const entries = await readHistory(createGit(loaded.paths.repo, context.io.env), { ...(key ? { key } : {}), ...(limit ? { limit } : {}) });
+  if (options.json) {
+    context.io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  if (entries.length === 0) context.io.stdout.write(`no image changes${key ? ` for ${key}` : ''} in ${loaded.paths.repo}\n`);
+  for (const entry of entries) {
+    context.io.stdout.write(`${entry.date}  ${entry.commit.slice(0, 10)}  ${entry.subject}  [${entry.trigger ?? '?'}]\n`);
+    for (const profile of entry.profiles) context.io.stdout.write(`    ${profile.name}  ${profile.digest ?? ''}\n`);
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,38 @@
+import { processProfiles } from '../../flows/process-profiles.js';
+import { loadSite } from '../../flows/site.js';
+import { skeletonProfile } from '../../flows/submit.js';
+import { createGit } from '../../repo/index.js';
+import { EXIT } from '../../shared/errors.js';
+import type { CommandContext } from '../io.js';
+
+export async function run(context: CommandContext, options: Record<string, unknown>): Promise<number> {
+  const profile = skeletonProfile({
+    personality: String(options.personality),
+    os: String(options.os),
+    osVersion: String(options.osVersion),
+    arch: String(options.arch),
+    archetype: String(options.archetype),
+    ...(options.domain ? { domain: String(options.domain) } : {}),
+    ...(options.sandbox ? { sandbox: String(options.sandbox) } : {}),
+  });
+  const loaded = context.config(options.trigger ? { trigger: options.trigger } : {});
+  const log = context.log.child({ profile: profile.name });
+  if (loaded.config.trigger === 'queue') {
+    const { publishProfiles } = await import('../../flows/publish.js');
+    await publishProfiles({ loaded, log, env: context.io.env, profiles: [profile] });
+    context.io.stdout.write(options.json ? `${JSON.stringify({ profile: profile.name, digest: profile.digest, outcome: 'published' })}\n` : `submit: ${profile.name} published to ${loaded.config.queue.name}\n`);
+    return EXIT.ok;
+  }
+  const repo = loaded.config.repo;
+  const result = await processProfiles({
+    inputs: [{ profile }],
+    trigger: 'submit',
+    site: loadSite(loaded),
+    repo: { git: createGit(loaded.paths.repo, context.io.env), branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries },
+    log,
+  });
+  const [outcome] = result.outcomes;
+  if (options.json) context.io.stdout.write(`${JSON.stringify(outcome)}\n`);
+  else context.io.stdout.write(`submit: ${outcome?.key ?? profile.name}: ${outcome?.outcome}${outcome?.reason ? ` (${outcome.reason})` : ''}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,19 @@
+import type { LoadedConfig } from '../config/index.js';
+import type { Logger } from '../shared/log.js';
+
+/** What a command may touch of the outside world: tests pass their own. */
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopSignal?: AbortSignal;
+}
+
+export interface CommandContext {
+  io: CliIo;
+  log: Logger;
+  /** Loads the config: --config, PACKUILON_CONFIG, ./packuilon.yaml; flags as overrides. */
+  config(overrides?: Record<string, unknown>): LoadedConfig;
+}

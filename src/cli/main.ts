@@ -1,0 +1,99 @@
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { EXIT, exitCodeOf, messageOf, PackuilonError, UsageError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { VERSION } from '../version.js';
+import type { CliIo, CommandContext } from './io.js';
+
+type Action = (context: CommandContext, options: Record<string, unknown>, args: string[]) => Promise<number>;
+
+/**
+ * The command table. Each command's code is imported only when it runs, so
+ * `detect` never loads what `history` or `migrate` need.
+ */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  let logger: Logger | undefined;
+  const log = () => (logger ??= createLogger(io.env));
+  const program = new Command('packuilon')
+    .version(VERSION)
+    .description('Aquilon profile changes → rendered Packer build files in git → CI builds, tests and promotes images')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  const command = (name: string, description: string, example: string, load: () => Promise<{ run: Action }>) => {
+    const sub = program
+      .command(name)
+      .description(description)
+      .addHelpText('after', `\nExample:\n  ${example}\n`)
+      .option('--config <file>', 'config file [PACKUILON_CONFIG, else ./packuilon.yaml]');
+    sub.action(async (...params: unknown[]) => {
+      const cmd = params[params.length - 1] as Command;
+      const options = cmd.opts();
+      const context: CommandContext = {
+        io,
+        get log() {
+          return log();
+        },
+        config: (overrides) => loadConfig({ file: options.config as string | undefined, env: io.env, cwd: io.cwd, overrides }),
+      };
+      const { run } = await load();
+      exitCode = await run(context, options, cmd.args);
+    });
+    return sub;
+  };
+
+  command('detect', 'one pass: find changed profiles; render + commit (direct) or publish (queue)', 'packuilon detect --config /etc/packuilon/packuilon.yaml', () => import('./commands/detect.js'))
+    .addOption(new Option('--trigger <mode>', 'direct | queue [config trigger]').choices(['direct', 'queue']))
+    .option('--baseline', 'only record the current profiles as seen; commit nothing')
+    .option('--json', 'print the report as JSON');
+  command('watch', 'run detect every S seconds until stopped', 'packuilon watch --interval 60', () => import('./commands/watch.js'))
+    .addOption(new Option('--trigger <mode>', 'direct | queue').choices(['direct', 'queue']))
+    .option('--interval <seconds>', 'seconds between passes', '60');
+  command('render', 'print or write the build files for one profile; no side effects', 'packuilon render host.cloud.template.json --out /tmp/out', () => import('./commands/render.js'))
+    .argument('<profile>', 'a profile JSON file')
+    .option('--out <dir>', 'write <key>/… there instead of printing');
+  command('submit', 'commit (direct) or queue a build from flags, as a skeleton profile', 'packuilon submit --personality nubesvms --os sl --os-version 7x --arch x86_64 --archetype ral-tier1 --domain prod', () => import('./commands/submit.js'))
+    .requiredOption('--personality <name>', 'personality')
+    .option('--os <name>', 'OS distribution', 'sl')
+    .option('--os-version <version>', 'OS version', '7x')
+    .option('--arch <arch>', 'architecture', 'x86_64')
+    .option('--archetype <name>', 'archetype', 'ral-tier1')
+    .option('--domain <name>', 'domain (not with --sandbox)')
+    .option('--sandbox <author/name>', 'sandbox (not with --domain)')
+    .addOption(new Option('--trigger <mode>', 'direct | queue').choices(['direct', 'queue']))
+    .option('--json', 'print the result as JSON');
+  command('history', 'the audit trail from git: image changes, profiles, triggers, newest first', 'packuilon history nubesvms-sl7x-x86_64 --json', () => import('./commands/history.js'))
+    .argument('[key]', 'an image key')
+    .option('-n, --limit <count>', 'at most this many entries')
+    .option('--json', 'print JSON');
+  command('init', 'scaffold an image repo (templates, maps, packuilon.yaml) in DIR', 'packuilon init ./images-repo --index-url http://aquilon.example.org/profiles/profiles-info.xml', () => import('./commands/init.js'))
+    .argument('[dir]', 'target directory [current directory]')
+    .option('--index-url <url>', "Aquilon's profiles-info.xml URL")
+    .option('--index-dir <dir>', 'a local directory of profiles instead')
+    .option('--match <substring>', 'profile name filter, as the seed\'s PROFILE_MATCH', '.cloud.template.json')
+    .option('--remote <name>', 'git remote to push to');
+  command('migrate', 'import a seed /etc/packer-utils into this directory (or --into)', 'packuilon migrate /etc/packer-utils --into ./images-repo', () => import('./commands/migrate.js'))
+    .argument('<dir>', 'the seed configuration directory')
+    .option('--into <dir>', 'target directory [current directory]')
+    .addOption(new Option('--trigger <mode>', 'trigger to write [direct]').choices(['direct', 'queue']))
+    .option('--json', 'print the report as JSON');
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const code = exitCodeOf(error);
+    io.stderr.write(`packuilon: ${messageOf(error)}\n`);
+    if (!(error instanceof PackuilonError) || code !== EXIT.usage) log().error({ err: messageOf(error) }, 'command failed');
+    return code;
+  }
+  return exitCode;
+}
+
+export function usage(message: string): never {
+  throw new UsageError(message);
+}

@@ -1,0 +1,20 @@
+import { main } from './main.js';
+
+// The process edge: signals become an abort, the exit code comes from main alone.
+const controller = new AbortController();
+let signalled: NodeJS.Signals | undefined;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (signalled) process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    signalled = signal;
+    controller.abort();
+  });
+}
+const code = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  stopSignal: controller.signal,
+});
+process.exitCode = code;

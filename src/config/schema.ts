@@ -1,0 +1,94 @@
+import * as z from 'zod/mini';
+
+// Our own file: strict objects, so an unknown key is reported as a typo.
+// Every field is described; `npm run schema` turns this into schema/packuilon.schema.json.
+
+const text = (description: string) => z.string().check(z.minLength(1), z.describe(description));
+const seconds = (description: string, fallback: number) =>
+  z._default(z.number().check(z.positive(), z.describe(description)), fallback);
+
+export const AquilonConfig = z.strictObject({
+  index_url: z.optional(text('URL of Aquilon\'s profiles-info.xml')),
+  index_dir: z.optional(text('a local directory holding profiles-info.xml (or only profiles) instead of index_url')),
+  profile_url: z.optional(text('base URL of the profiles [the directory of index_url]')),
+  match: z._default(
+    z.string().check(z.describe('substring a profile name must contain, as the seed\'s PROFILE_MATCH ["" = all]')),
+    '',
+  ),
+  match_regex: z.optional(text('regular expression a profile name must match (with match, both must)')),
+  timeout: seconds('seconds for one HTTP request', 30),
+  retries: z._default(z.int().check(z.minimum(0), z.maximum(10), z.describe('retries of a failed download')), 3),
+  concurrency: z._default(
+    z.int().check(z.minimum(1), z.maximum(256), z.describe('profiles downloaded at once')),
+    16,
+  ),
+});
+
+export const QueueConfig = z.strictObject({
+  url: z._default(
+    text('AMQP URL; a password only from the environment (PACKUILON_QUEUE_URL or queue.password_env)'),
+    'amqp://guest@127.0.0.1:5672/',
+  ),
+  password_env: z.optional(text('name of an environment variable holding the broker password')),
+  name: z._default(text('durable queue name, shared with the seed\'s scripts'), 'build-queue'),
+  prefetch: z._default(z.int().check(z.minimum(1), z.maximum(10000), z.describe('messages in hand at once')), 100),
+  max_message_bytes: z._default(
+    z.int().check(z.positive(), z.describe('larger messages are dead-lettered')),
+    16 * 1024 * 1024,
+  ),
+});
+
+export const RepoConfig = z.strictObject({
+  path: z._default(text('the image repo [the directory of the config file]'), '.'),
+  remote: z.optional(text('git remote to push to [none: commit only]')),
+  branch: z._default(text('branch commits go to'), 'main'),
+  mode: z._default(z.enum(['direct', 'merge-request']).check(z.describe('commit to the branch, or branch + merge request')), 'direct'),
+  push_retries: z._default(z.int().check(z.minimum(0), z.maximum(50), z.describe('fetch + rebase + push attempts after a rejected push')), 8),
+});
+
+export const ForgeConfig = z.strictObject({
+  type: z.enum(['gitlab', 'github']).check(z.describe('forge kind (merge-request mode)')),
+  url: z.optional(text('forge base URL')),
+  project: text('project path (gitlab) or owner/name (github)'),
+  token_env: z._default(text('environment variable holding the token; never the token itself'), 'GITLAB_TOKEN'),
+  labels: z._default(z.array(z.string()), ['packuilon']),
+  assignees: z._default(z.array(z.string()), []),
+  reviewers: z._default(z.array(z.string()), []),
+  auto_merge: z._default(z.boolean().check(z.describe('merge when the pipeline succeeds')), false),
+});
+
+export const TemplatesConfig = z.strictObject({
+  map: z._default(text('template map (JSON or YAML), relative to repo.path'), 'templates/template-map.json'),
+  sources: z._default(text('source-image map (JSON or YAML), relative to repo.path'), 'images/source-images.json'),
+});
+
+export const OpenstackConfig = z.strictObject({
+  cloud: z._default(text('cloud name in clouds.yaml; credentials never in this file'), 'packuilon'),
+});
+
+export const RallyConfig = z.strictObject({
+  env: z.optional(text('an existing Rally env [made from the OS_* variables]')),
+  config_file: z.optional(text('passed to rally as --config-file')),
+  task: z._default(text('Rally task; templates/rally/<key>.yaml wins for that image'), 'templates/rally/boot-and-delete.yaml'),
+  success_threshold: z._default(z.number().check(z.minimum(0), z.maximum(100)), 90),
+  timeout: seconds('seconds before the Rally task is aborted', 1800),
+});
+
+export const Config = z.strictObject({
+  aquilon: z.prefault(AquilonConfig, {}),
+  state_dir: z.optional(text('detector state [$XDG_STATE_HOME/packuilon]')),
+  trigger: z._default(z.enum(['direct', 'queue']).check(z.describe('direct: render + commit in-process; queue: publish to RabbitMQ')), 'direct'),
+  queue: z.prefault(QueueConfig, {}),
+  repo: z.prefault(RepoConfig, {}),
+  forge: z.optional(ForgeConfig),
+  templates: z.prefault(TemplatesConfig, {}),
+  image_name: z._default(
+    text('image name format: {personality} {os} {os_version} {arch} {archetype} {domain} {key}'),
+    '{personality}-{os}{os_version}-{arch}',
+  ),
+  openstack: z.optional(OpenstackConfig),
+  rally: z.optional(RallyConfig),
+});
+
+export type Config = z.infer<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;

@@ -1,0 +1,69 @@
+import type { ProfileInput } from '../model.js';
+import { sha256 } from '../shared/digest.js';
+import { InputError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { mapWithConcurrency } from '../shared/pool.js';
+import type { IndexEntry, Matcher } from './profile-index.js';
+import type { ProfileSource } from './profile-source.js';
+import type { DetectorState } from './state.js';
+
+export interface ScanResult {
+  /** Entries of the index that match; their state is kept, the rest is pruned. */
+  matched: IndexEntry[];
+  invalid: string[];
+  /** Content differs from the state (or is new): oldest first, so the newest wins per image. */
+  changed: { entry: IndexEntry; profile: ProfileInput }[];
+  /** A recompile: new mtime, same digest. */
+  unchanged: { entry: IndexEntry; digest: string }[];
+  /** Unreadable as served (e.g. a corrupt .gz): handled as bad input. */
+  bad: { entry: IndexEntry; error: InputError }[];
+  /** Could not be downloaded now: not recorded, retried next pass. */
+  failed: { entry: IndexEntry; error: Error }[];
+}
+
+/** Which profiles to download: those whose index entry moved since the state recorded them. */
+export function entriesToFetch(entries: IndexEntry[], state: DetectorState): IndexEntry[] {
+  return entries.filter((entry) => state.get(entry.name)?.mtime !== entry.mtime);
+}
+
+export async function scanForChanges(options: {
+  source: ProfileSource;
+  matcher: Matcher;
+  state: DetectorState;
+  concurrency: number;
+  log: Logger;
+  /** Download every matching profile, whatever its mtime (baseline, or a state without digests). */
+  all?: boolean;
+}): Promise<ScanResult> {
+  const { source, state, log } = options;
+  const listing = await source.listProfiles();
+  const matched = listing.entries.filter((entry) => options.matcher(entry.name));
+  const toFetch = options.all ? matched : entriesToFetch(matched, state);
+  log.info({ source: source.description, listed: listing.entries.length, matched: matched.length, toFetch: toFetch.length }, 'index read');
+  const result: ScanResult = { matched, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
+  let done = 0;
+  const fetched = await mapWithConcurrency(toFetch, options.concurrency, async (entry) => {
+    try {
+      return { entry, text: await source.readProfile(entry.name) };
+    } catch (error) {
+      return { entry, text: undefined, error: error as Error };
+    } finally {
+      if (++done % 500 === 0) log.info({ done, of: toFetch.length }, 'downloading profiles');
+    }
+  });
+  for (const item of fetched) {
+    if (item.text === undefined) {
+      if (item.error instanceof InputError) result.bad.push({ entry: item.entry, error: item.error });
+      else result.failed.push({ entry: item.entry, error: item.error! });
+      continue;
+    }
+    const digest = sha256(item.text);
+    if (state.get(item.entry.name)?.digest === digest) result.unchanged.push({ entry: item.entry, digest });
+    else result.changed.push({ entry: item.entry, profile: { name: item.entry.name, text: item.text, digest } });
+  }
+  for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
+  for (const { entry, error } of result.bad) log.warn({ profile: entry.name, reason: error.problem }, 'profile rejected');
+  for (const { entry, error } of result.failed) log.error({ profile: entry.name, error: error.message }, 'profile not downloaded; retried next pass');
+  result.changed.sort((a, b) => Number(a.entry.mtime) - Number(b.entry.mtime));
+  return result;
+}

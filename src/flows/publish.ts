@@ -1,0 +1,78 @@
+import type { LoadedConfig } from '../config/index.js';
+import { carryOverState, readState, restorePrevious, scanForChanges, writeState } from '../detect/index.js';
+import type { ProfileInput } from '../model.js';
+import { createPublisher, HEADER } from '../queue/index.js';
+import { ConfigError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './detect.js';
+
+/** The broker URL: the environment's whole URL, else the config's with a password from `queue.password_env`. */
+export function brokerUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
+  const { url, password_env } = loaded.config.queue;
+  const parsed = new URL(url);
+  if (parsed.password && loaded.source !== 'defaults' && !env.PACKUILON_QUEUE_URL) {
+    throw new ConfigError(`${loaded.source}: queue.url: a password must not be written in the config; set PACKUILON_QUEUE_URL or queue.password_env`);
+  }
+  if (password_env) {
+    const password = env[password_env];
+    if (!password) throw new ConfigError(`queue.password_env: environment variable ${password_env} is not set`);
+    parsed.password = encodeURIComponent(password);
+  }
+  return parsed.href;
+}
+
+export async function publishProfiles(options: { loaded: LoadedConfig; log: Logger; env: NodeJS.ProcessEnv; profiles: ProfileInput[] }): Promise<void> {
+  const publisher = await createPublisher({ url: brokerUrl(options.loaded, options.env), queue: options.loaded.config.queue.name, log: options.log });
+  try {
+    for (const profile of options.profiles) {
+      // Body: the profile exactly as the seed's cdb2rabbit sent it, so both can share the queue.
+      await publisher.publish({
+        body: profile.text,
+        messageId: `${profile.name}@${profile.digest}`,
+        headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
+      });
+    }
+  } finally {
+    await publisher.close();
+  }
+}
+
+/** Queue-mode detect: publish every changed profile; the state advances only for what the broker confirmed. */
+export async function publishChanges(options: { loaded: LoadedConfig; log: Logger; env: NodeJS.ProcessEnv }): Promise<DetectReport & { published: number }> {
+  const { loaded, log } = options;
+  const url = brokerUrl(loaded, options.env);
+  const source = createProfileSource(loaded);
+  const matcher = createProfileMatcher(loaded);
+  try {
+    const { state } = await readState(loaded.paths.stateDir);
+    const scan = await scanForChanges({ source, matcher, state, concurrency: loaded.config.aquilon.concurrency, log });
+    const next = carryOverState(scan, state);
+    const report = { ...reportOf(scan, false), published: 0 };
+    let published = 0;
+    if (scan.changed.length > 0) {
+      const publisher = await createPublisher({ url, queue: loaded.config.queue.name, log });
+      try {
+        for (const { entry, profile } of scan.changed) {
+          await publisher.publish({
+            body: profile.text,
+            messageId: `${profile.name}@${profile.digest}`,
+            headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
+          });
+          next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
+          published++;
+        }
+      } catch (error) {
+        // What was confirmed stays recorded; the rest is retried next pass.
+        report.failed.push({ profile: '(broker)', error: (error as Error).message });
+        restorePrevious(next, state, scan.changed.slice(published).map(({ entry }) => entry.name));
+      } finally {
+        await publisher.close();
+      }
+    }
+    await writeState(loaded.paths.stateDir, next);
+    report.published = published;
+    return report;
+  } finally {
+    source.close();
+  }
+}

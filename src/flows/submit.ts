@@ -1,0 +1,37 @@
+import type { ProfileInput } from '../model.js';
+import { sha256 } from '../shared/digest.js';
+import { UsageError } from '../shared/errors.js';
+
+export interface SubmitFlags {
+  personality: string;
+  os: string;
+  osVersion: string;
+  arch: string;
+  archetype: string;
+  domain?: string;
+  sandbox?: string;
+}
+
+/** The skeleton profile the seed's packuilon.py built from its flags, same shape and field order. */
+export function skeletonProfile(flags: SubmitFlags): ProfileInput {
+  if (flags.domain && flags.sandbox) throw new UsageError('--domain and --sandbox: give one, not both');
+  let branch: Record<string, string>;
+  if (flags.sandbox) {
+    const [author, name, ...rest] = flags.sandbox.split('/');
+    if (!author || !name || rest.length) throw new UsageError(`--sandbox: expected AUTHOR/NAME, received ${JSON.stringify(flags.sandbox)}`);
+    branch = { author, name, type: 'sandbox' };
+  } else {
+    branch = { name: flags.domain ?? 'prod', type: 'domain' };
+  }
+  const profile = {
+    metadata: { template: { branch } },
+    system: {
+      personality: { name: flags.personality },
+      archetype: { name: flags.archetype },
+      os: { architecture: flags.arch, distribution: { name: flags.os }, version: { name: flags.osVersion } },
+    },
+  };
+  const text = JSON.stringify(profile);
+  const key = `${flags.personality}-${flags.os}${flags.osVersion}-${flags.arch}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return { name: `submit-${key}.json`, text, digest: sha256(text) };
+}

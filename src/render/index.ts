@@ -1,0 +1,50 @@
+import type { ImageSpec, ProfileRef, RenderedFile, TemplateSource } from '../model.js';
+import { sha256 } from '../shared/digest.js';
+import { isLegacyTemplate, renderLegacyTemplate } from './legacy-template.js';
+import { MANIFEST_FILE, mergeProfiles, renderManifest, type Manifest } from './manifest.js';
+import { renderHclVarFile, renderJsonVarFile } from './variables-template.js';
+
+export { stableJson } from './json.js';
+export { MANIFEST_FILE, profilesOfManifest, type Manifest } from './manifest.js';
+
+export interface RenderInput {
+  spec: ImageSpec;
+  /** In the order of the template map. */
+  templates: TemplateSource[];
+  /** Profiles recorded by the manifest now in the repo (they stay behind the image). */
+  previousProfiles: Record<string, string>;
+  /** The profiles of this change. */
+  profiles: ProfileRef[];
+  generator: string;
+}
+
+/** Everything images/<key>/ holds for this input. Pure: same input, same bytes. */
+export function renderImage(input: RenderInput): RenderedFile[] {
+  const { spec } = input;
+  const files: RenderedFile[] = [];
+  const recorded: Manifest['templates'] = [];
+  for (const template of input.templates) {
+    const outputs = renderTemplate(template, spec);
+    files.push(...outputs.map((output) => ({ path: `${spec.key}/${output.file}`, content: output.content })));
+    recorded.push({ template: template.path, digest: sha256(template.text), files: outputs.map((output) => output.file) });
+  }
+  const profiles = mergeProfiles(input.previousProfiles, input.profiles);
+  files.push({ path: `${spec.key}/${MANIFEST_FILE}`, content: renderManifest(spec, profiles, recorded, input.generator) });
+  return files;
+}
+
+function renderTemplate(template: TemplateSource, spec: ImageSpec): { file: string; content: string }[] {
+  if (/\.pkr\.hcl$/i.test(template.path)) {
+    return [
+      { file: `${template.name}.pkr.hcl`, content: template.text },
+      { file: `${template.name}.pkrvars.json`, content: renderHclVarFile(spec) },
+    ];
+  }
+  if (isLegacyTemplate(template.text)) {
+    return [{ file: `${template.name}.json`, content: renderLegacyTemplate(template.path, template.text, spec) }];
+  }
+  return [
+    { file: `${template.name}.json`, content: template.text },
+    { file: `${template.name}.vars.json`, content: renderJsonVarFile(template.path, template.text, spec) },
+  ];
+}

@@ -1,0 +1,130 @@
+import type { ImageChange } from '../model.js';
+import { gitBlobId } from '../shared/digest.js';
+import { realpathSync } from 'node:fs';
+import { ConfigError, ToolError, TransientError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { committerIdentity, writeCommits } from './commit-writer.js';
+import type { Git } from './git.js';
+import { isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
+
+/** What the repo holds at the base the changes are computed on. */
+export interface BaseView {
+  commit: string | null;
+  /** Text of a file under images/ (`<key>/image.json`), undefined when absent. */
+  readFiles(paths: string[]): Promise<Map<string, string>>;
+}
+
+export interface EnsureCommitsOptions {
+  git: Git;
+  branch: string;
+  remote?: string;
+  pushRetries: number;
+  log: Logger;
+  now?: () => Date;
+  /** Computes the changes against a base; called again on the new base after a lost push race. */
+  prepare(base: BaseView): Promise<ImageChange[]>;
+}
+
+export interface EnsureCommitsResult {
+  commits: { key: string; change: ImageChange }[];
+  head: string | null;
+  pushed: boolean;
+  attempts: number;
+}
+
+/**
+ * Converge the branch (and the remote's) on the prepared changes: one commit
+ * per image change, none for identical bytes, pushed when a remote is set.
+ * A rejected push is a race: fetch, prepare again on the new tip, retry.
+ */
+export async function ensureCommits(options: EnsureCommitsOptions): Promise<EnsureCommitsResult> {
+  const { git, branch, remote, log } = options;
+  await assertOnBranch(git, branch);
+  for (let attempt = 1; ; attempt++) {
+    const local = await resolveRef(git, 'HEAD');
+    const remoteTip = remote ? await fetchTip(git, remote, branch) : null;
+    const base = await chooseBase(git, local, remoteTip);
+    const tree = await listImageFiles(git, base);
+    const view: BaseView = {
+      commit: base,
+      readFiles: async (paths) => {
+        const ids = paths.map((path) => tree.get(`images/${path}`)).filter((id): id is string => id !== undefined);
+        const blobs = await readBlobs(git, ids);
+        const files = new Map<string, string>();
+        for (const path of paths) {
+          const text = blobs.get(tree.get(`images/${path}`) ?? '');
+          if (text !== undefined) files.set(path, text);
+        }
+        return files;
+      },
+    };
+    const changes = (await options.prepare(view)).filter((change) => differs(change, tree));
+    const head = changes.length ? await writeCommits(git, base, changes, await committerIdentity(git, options.now?.() ?? new Date())) : base;
+    let pushed = false;
+    if (remote && head && head !== remoteTip) {
+      const outcome = await push(git, remote, head, branch);
+      if (outcome === 'rejected') {
+        if (attempt > options.pushRetries) throw new TransientError(`git push to ${remote}/${branch}: still rejected after ${attempt} attempts (others keep pushing); will retry`);
+        log.info({ attempt, branch }, 'push rejected: remote moved, preparing again on its new tip');
+        await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
+        continue;
+      }
+      pushed = true;
+    }
+    if (head && head !== local) await git.run(['merge', '--ff-only', '--quiet', head]);
+    return { commits: changes.map((change) => ({ key: change.key, change })), head, pushed, attempts: attempt };
+  }
+}
+
+async function assertOnBranch(git: Git, branch: string): Promise<void> {
+  // images/ is written at the top of the repository: a repo.path inside another repo would write there.
+  const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
+  if (top.code !== 0 || realpathSync(top.stdout.trim()) !== realpathSync(git.dir)) {
+    throw new ConfigError(`repo.path: ${git.dir} is not the top of a git repository${top.code === 0 ? ` (it is inside ${top.stdout.trim()})` : ''}; run git init there or packuilon init`);
+  }
+  const head = await git.run(['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
+  if (head.stdout.trim() !== `refs/heads/${branch}`) {
+    throw new ToolError(`git checkout`, undefined, `${git.dir}: HEAD is ${head.stdout.trim() || 'detached'}, expected branch ${branch} (repo.branch)`);
+  }
+}
+
+async function fetchTip(git: Git, remote: string, branch: string): Promise<string | null> {
+  const ref = `refs/remotes/${remote}/${branch}`;
+  const result = await git.run(['fetch', '--quiet', '--no-tags', remote, `+refs/heads/${branch}:${ref}`], { allowFailure: true });
+  if (result.code !== 0) {
+    // A remote without the branch yet is a first push, not a failure.
+    if (/couldn't find remote ref/i.test(result.stderr)) return null;
+    await git.run(['fetch', '--quiet', '--no-tags', remote, `+refs/heads/${branch}:${ref}`]); // throws, classified
+  }
+  return resolveRef(git, ref);
+}
+
+/** Start from the remote's tip, keeping local commits that are not there yet. */
+async function chooseBase(git: Git, local: string | null, remoteTip: string | null): Promise<string | null> {
+  if (!remoteTip || local === remoteTip) return local;
+  if (!local || (await isAncestor(git, local, remoteTip))) return remoteTip;
+  if (await isAncestor(git, remoteTip, local)) return local;
+  const rebase = await git.run(['rebase', '--quiet', remoteTip], { allowFailure: true });
+  if (rebase.code !== 0) {
+    await git.run(['rebase', '--abort'], { allowFailure: true });
+    throw new ToolError('git rebase', rebase.code, `the local branch has diverged from the remote and cannot be rebased: ${rebase.stderr}`);
+  }
+  return resolveRef(git, 'HEAD');
+}
+
+function differs(change: ImageChange, tree: Map<string, string>): boolean {
+  const prefix = `images/${change.key}/`;
+  const current = [...tree.keys()].filter((path) => path.startsWith(prefix));
+  if (current.length !== change.files.length) return true;
+  return change.files.some((file) => tree.get(`images/${file.path}`) !== gitBlobId(file.content));
+}
+
+async function push(git: Git, remote: string, head: string, branch: string): Promise<'pushed' | 'rejected'> {
+  const result = await git.run(['push', '--porcelain', '--quiet', remote, `${head}:refs/heads/${branch}`], { allowFailure: true });
+  if (result.code === 0) return 'pushed';
+  if (/\[rejected\]|\(fetch first\)|non-fast-forward|\[remote rejected\].*(cannot lock ref|failed to update ref)/.test(result.stdout + result.stderr)) return 'rejected';
+  await git.run(['push', '--porcelain', '--quiet', remote, `${head}:refs/heads/${branch}`]); // throws, classified
+  return 'pushed';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { ToolError, TransientError, redact } from '../shared/errors.js';
+
+/**
+ * The one place git is started. Never prompts (a service has no terminal),
+ * ssh in batch mode, a fixed locale so failures can be classified.
+ */
+export interface Git {
+  readonly dir: string;
+  /** Run git; resolves with stdout, rejects with a ToolError or TransientError. */
+  run(args: string[], options?: { input?: string | Buffer; allowFailure?: boolean }): Promise<GitResult>;
+  /** simple-git on the same repo and environment, for its parsed commands. */
+  simple(): SimpleGit;
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Git {
+  const gitEnv: NodeJS.ProcessEnv = {
+    ...env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_SSH_COMMAND: env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
+    LC_ALL: 'C',
+  };
+  let simple: SimpleGit | undefined;
+  return {
+    dir,
+    run: (args, options = {}) => runGit(dir, gitEnv, args, options),
+    simple: () =>
+      (simple ??= simpleGit({ baseDir: dir, unsafe: { allowUnsafeSshCommand: true } }).env(gitEnv as Record<string, string>)),
+  };
+}
+
+function runGit(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  options: { input?: string | Buffer; allowFailure?: boolean },
+): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => reject(new ToolError(`git ${args[0]}`, undefined, error.message)));
+    child.on('close', (code) => {
+      const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 128 };
+      if (result.code === 0 || options.allowFailure) resolve(result);
+      else reject(classifyFailure(args, result));
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading all input; 'close' reports why
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const NETWORK = /Could not resolve host|Connection refused|Connection timed out|unable to access|Could not read from remote|early EOF|The remote end hung up|does not appear to be a git repository/i;
+
+function classifyFailure(args: string[], result: GitResult): Error {
+  const command = redact(`git ${args.filter((arg) => !arg.startsWith('-')).slice(0, 2).join(' ')}`);
+  const stderr = redact(result.stderr);
+  if (NETWORK.test(stderr)) return new TransientError(`${command}: remote unreachable: ${stderr.trim().split('\n').pop()}`);
+  return new ToolError(command, result.code, stderr);
+}

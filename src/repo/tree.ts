@@ -1,0 +1,45 @@
+import type { Git } from './git.js';
+
+/** Paths under images/ → blob id, at a commit (empty for an unborn branch). */
+export async function listImageFiles(git: Git, commit: string | null): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  if (!commit) return files;
+  const { stdout } = await git.run(['ls-tree', '-r', '-z', '--full-tree', commit, '--', 'images/']);
+  for (const entry of stdout.split('\0')) {
+    if (!entry) continue;
+    const tab = entry.indexOf('\t');
+    const [, type, id] = entry.slice(0, tab).split(' ');
+    if (type === 'blob' && id) files.set(entry.slice(tab + 1), id);
+  }
+  return files;
+}
+
+/** Contents of blobs by id, in one `git cat-file --batch`. */
+export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, string>> {
+  const blobs = new Map<string, string>();
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return blobs;
+  const child = await git.run(['cat-file', '--batch'], { input: `${unique.join('\n')}\n` });
+  const output = Buffer.from(child.stdout, 'utf8');
+  let offset = 0;
+  for (const id of unique) {
+    const newline = output.indexOf(10, offset);
+    const header = output.subarray(offset, newline).toString('utf8').split(' ');
+    offset = newline + 1;
+    if (header[1] === 'missing') continue;
+    const size = Number(header[2]);
+    blobs.set(id, output.subarray(offset, offset + size).toString('utf8'));
+    offset += size + 1;
+  }
+  return blobs;
+}
+
+export async function resolveRef(git: Git, ref: string): Promise<string | null> {
+  const result = await git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
+  return result.code === 0 ? result.stdout.trim() : null;
+}
+
+export async function isAncestor(git: Git, ancestor: string, descendant: string): Promise<boolean> {
+  const result = await git.run(['merge-base', '--is-ancestor', ancestor, descendant], { allowFailure: true });
+  return result.code === 0;
+}

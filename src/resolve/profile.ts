@@ -1,0 +1,63 @@
+import type { ProfileFacts } from '../model.js';
+import { InputError } from '../shared/errors.js';
+import { z } from '../shared/zod.js';
+import { ProfileDocument } from './schema.js';
+
+/** Key parts end up in paths, image names and shell commands: a conservative charset. */
+export const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** Parse a profile's text into the facts we use. Throws InputError naming the profile and field. */
+export function parseProfile(name: string, text: string): ProfileFacts {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(name, '', `not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = ProfileDocument.safeParse(document);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(name, describePath(issue), issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : issue.message);
+  }
+  const { system, metadata } = parsed.data;
+  const branch = metadata.template.branch;
+  const facts: ProfileFacts = {
+    personality: keyPart(name, 'system.personality.name', system.personality.name),
+    archetype: metadataValue(name, 'system.archetype.name', system.archetype.name),
+    os: keyPart(name, 'system.os.distribution.name', system.os.distribution.name),
+    osVersion: keyPart(name, 'system.os.version.name', system.os.version.name),
+    arch: keyPart(name, 'system.os.architecture', system.os.architecture),
+    branch:
+      branch.type === 'domain'
+        ? { type: 'domain', name: metadataValue(name, 'metadata.template.branch.name', branch.name) }
+        : {
+            type: 'sandbox',
+            name: metadataValue(name, 'metadata.template.branch.name', branch.name),
+            author: metadataValue(name, 'metadata.template.branch.author', branch.author),
+          },
+  };
+  const hostname = system.network?.hostname;
+  if (hostname !== undefined) facts.hostname = metadataValue(name, 'system.network.hostname', hostname);
+  return facts;
+}
+
+function describePath(issue: z.core.$ZodIssue): string {
+  // A union failure on the branch is clearer as "type: expected domain or sandbox".
+  return issue.path.map(String).join('.');
+}
+
+function keyPart(profile: string, field: string, value: string): string {
+  if (!SAFE_NAME.test(value)) {
+    throw new InputError(profile, field, `${JSON.stringify(value)} is not a safe name (letters, digits, _ . -; at most 64)`);
+  }
+  return value;
+}
+
+/** Metadata values may hold anything but Packer's template delimiters and control characters other than newline/tab. */
+function metadataValue(profile: string, field: string, value: string): string {
+  if (value.length === 0 || value.length > 256) throw new InputError(profile, field, 'expected 1 to 256 characters');
+  if (value.includes('{{') || value.includes('}}')) throw new InputError(profile, field, 'contains Packer template delimiters {{ }}');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw new InputError(profile, field, 'contains control characters');
+  return value;
+}
