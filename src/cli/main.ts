@@ -51,6 +51,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   command('watch', 'run detect every S seconds until stopped', 'packuilon watch --interval 60', () => import('./commands/watch.js'))
     .addOption(new Option('--trigger <mode>', 'direct | queue').choices(['direct', 'queue']))
     .option('--interval <seconds>', 'seconds between passes', '60');
+  command('consume', 'queue consumer: render → commit → push → ack, until SIGTERM', 'packuilon consume --metrics-port 9464', () => import('./commands/consume.js'))
+    .option('--metrics-port <port>', 'serve /metrics (Prometheus) and /healthz on this port')
+    .option('--metrics-host <host>', 'address for the metrics server', '127.0.0.1')
+    .option('--max-messages <count>', 'stop after this many messages (a one-shot run)');
+  command('dlq', 'inspect or re-queue dead-lettered messages', 'packuilon dlq list --json', () => import('./commands/dlq.js'))
+    .argument('<action>', 'list | replay')
+    .option('--limit <count>', 'list at most this many', '100')
+    .option('--profile <name>', 'replay only the letters of this profile')
+    .option('--json', 'print JSON');
   command('render', 'print or write the build files for one profile; no side effects', 'packuilon render host.cloud.template.json --out /tmp/out', () => import('./commands/render.js'))
     .argument('<profile>', 'a profile JSON file')
     .option('--out <dir>', 'write <key>/… there instead of printing');

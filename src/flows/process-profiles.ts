@@ -40,7 +40,7 @@ export async function processProfiles(options: {
   site: LoadedSite;
   repo: RepoTarget;
   log: Logger;
-}): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean }> {
+}): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number }> {
   const { site, log } = options;
   const outcomes: ProfileOutcome[] = [];
   const groups = new Map<string, ImageGroup>();
@@ -66,7 +66,7 @@ export async function processProfiles(options: {
       outcomes.push({ ...base, outcome: 'rejected', reason: error.message });
     }
   }
-  if (groups.size === 0) return { outcomes, commits: 0, head: null, pushed: false };
+  if (groups.size === 0) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
   // Templates are read before any git work, so a missing template is a config error up front.
   const templates = new Map([...groups.values()].map((group) => [group.spec.key, group.spec.templates.map((path) => site.readTemplate(path))]));
   const result = await ensureCommits({
@@ -99,7 +99,7 @@ export async function processProfiles(options: {
   for (const { key, change } of result.commits) {
     log.info({ imageKey: key, profiles: change.trailers.profiles.map((p) => p.name), trigger: options.trigger }, 'image change committed');
   }
-  return { outcomes, commits: result.commits.length, head: result.head, pushed: result.pushed };
+  return { outcomes, commits: result.commits.length, head: result.head, pushed: result.pushed, attempts: result.attempts };
 }
 
 function subjectOf(group: ImageGroup, isNew: boolean): string {

@@ -76,19 +76,10 @@ export async function startRabbit(): Promise<Rabbit> {
       throw new Error(`rabbitmqctl ${args.join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(0, 3).join(' | ')}`);
     }
   };
-  const vmPid = async (): Promise<number | undefined> => {
-    const text = await readFile(pidFile, 'utf8').catch(() => '');
-    return Number.parseInt(text, 10) || undefined;
-  };
   const killAllSync = (): void => {
     // Last resort when the test process exits without stop(): no async work possible here.
-    const pid = Number.parseInt(readFileSyncSafe(pidFile), 10);
-    if (pid) tryKill(pid);
-    if (launcher?.pid) tryKill(launcher.pid);
-    // epmd refuses -kill while it still lists a node; a VM killed a moment ago may still be listed.
-    for (let i = 0; i < 20 && /living nodes/.test(spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { encoding: 'utf8' }).stdout ?? ''); i++) {
-      spawnSync('sleep', ['0.1']);
-    }
+    for (const pid of [Number.parseInt(readOr(pidFile, ''), 10), launcher?.pid]) if (pid) tryKill(pid);
+    killEpmd(epmdPort);
     rmSync(dir, { recursive: true, force: true });
   };
   const launch = async (): Promise<void> => {
@@ -134,14 +125,14 @@ export async function startRabbit(): Promise<Rabbit> {
     },
     kill9: async () => {
       const child = launcher;
-      const pid = await vmPid();
+      const pid = Number.parseInt(readOr(pidFile, ''), 10);
       if (!child || !pid || child.exitCode !== null || child.signalCode !== null) return;
       // the launcher script exits once the VM is gone
       await untilExit(child, async () => process.kill(pid, 'SIGKILL'));
     },
     stop: async () => {
       await shutdown().catch(() => undefined);
-      await killEpmd(epmdPort);
+      killEpmd(epmdPort);
       await rm(dir, { recursive: true, force: true });
       live.delete(killAllSync);
     },
@@ -160,15 +151,12 @@ export async function sharedRabbit(): Promise<{ url: string; release(): Promise<
   return { url: rabbit.url, release: () => rabbit.stop() };
 }
 
-/** epmd outlives the node; it refuses -kill while it still lists a node, briefly after a VM dies. */
-async function killEpmd(port: number): Promise<void> {
+/** epmd outlives the node, and refuses -kill while it still lists one (briefly, after a VM dies). */
+function killEpmd(port: number): void {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const output = await run('epmd', ['-port', String(port), '-kill']).then(
-      (r) => r.stdout + r.stderr,
-      (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ''}${e.stderr ?? ''}`,
-    );
-    if (!/living nodes/i.test(output)) return; // "Killed", or no epmd to kill
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { stdout } = spawnSync('epmd', ['-port', String(port), '-kill'], { encoding: 'utf8' });
+    if (!/living nodes/i.test(stdout ?? '')) return; // "Killed", or no epmd to kill
+    spawnSync('sleep', ['0.1']);
   }
 }
 
@@ -241,11 +229,11 @@ function tryKill(pid: number): void {
   }
 }
 
-function readFileSyncSafe(path: string): string {
+function readOr(path: string, fallback: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch {
-    return '';
+    return fallback;
   }
 }
 

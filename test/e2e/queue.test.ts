@@ -1,0 +1,162 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type ChannelModel } from 'amqplib';
+import { stringify, parse } from 'yaml';
+import { sharedRabbit } from '../support/rabbit.js';
+import { git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
+import { profileText, writeProfiles, writeSite } from '../support/site.js';
+import { runCli } from '../support/cli.js';
+
+describe('queue mode end to end: detect → RabbitMQ → consume → commit → push', () => {
+  const root = tempDir();
+  const profiles = join(root.path, 'profiles');
+  const queue = `build-${randomUUID().slice(0, 8)}`;
+  let broker: Awaited<ReturnType<typeof sharedRabbit>>;
+  let amqp: ChannelModel;
+  let work: string;
+  let remote: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    broker = await sharedRabbit();
+    amqp = await connect(broker.url);
+    ({ work, remote } = repoWithRemote(root.path));
+    const file = writeSite(work, { profilesDir: profiles, stateDir: join(root.path, 'state'), remote: true });
+    const config = parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, stringify({ ...config, trigger: 'queue', queue: { name: queue, max_message_bytes: 200_000 } }));
+    git(work, 'add', '-A');
+    git(work, 'commit', '--quiet', '-m', 'site');
+    git(work, 'push', '--quiet', 'origin', 'main');
+    env = { ...gitEnv, PACKUILON_QUEUE_URL: broker.url };
+  });
+  after(async () => {
+    await amqp.close();
+    await broker.release();
+    root.remove();
+  });
+
+  const subjects = () => git(remote, 'log', '--format=%s', 'main').split('\n');
+  const depth = async (name: string) => {
+    const channel = await amqp.createChannel();
+    try {
+      return (await channel.checkQueue(name)).messageCount;
+    } finally {
+      await channel.close();
+    }
+  };
+  /** A message as the seed's cdb2rabbit / packuilon.py sent it: body only, persistent. */
+  const publishAsSeed = async (body: string) => {
+    const channel = await amqp.createConfirmChannel();
+    await channel.assertQueue(queue, { durable: true });
+    channel.sendToQueue(queue, Buffer.from(body), { deliveryMode: 2 });
+    await channel.waitForConfirms();
+    await channel.close();
+  };
+
+  it('detect publishes the changed profiles with headers; state follows the confirms', async () => {
+    writeProfiles(profiles, {
+      'a.json': { text: profileText({ hostname: 'a' }), mtime: 1 },
+      'b.json': { text: profileText({ hostname: 'b', personality: 'web' }), mtime: 1 },
+    });
+    const result = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).published, 2);
+    assert.equal(await depth(queue), 2);
+    const channel = await amqp.createChannel();
+    const message = await channel.get(queue, { noAck: false });
+    assert.ok(message);
+    assert.equal(message.properties.contentType, 'application/json');
+    assert.equal(message.properties.deliveryMode, 2);
+    assert.equal(message.properties.headers?.['packuilon-profile'], 'a.json');
+    assert.match(String(message.properties.headers?.['packuilon-profile-digest']), /^sha256:[0-9a-f]{64}$/);
+    assert.equal(message.content.toString(), profileText({ hostname: 'a' }));
+    channel.nack(message, false, true);
+    await channel.close();
+    const again = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(JSON.parse(again.stdout).published, 0);
+  });
+
+  it('consume commits them with Trigger: queue and Message-Id, then acks', async () => {
+    const result = await runCli(['consume', '--max-messages', '2'], { cwd: work, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /2 received, 2 acked, 0 dead-lettered/);
+    assert.equal(await depth(queue), 0);
+    const body = git(remote, 'log', '-1', '--format=%B', '--grep=web-sl7x', 'main');
+    assert.match(body, /Trigger: queue\nMessage-Id: b\.json@sha256:[0-9a-f]{64}/);
+  });
+
+  it('poison messages go to <queue>.dead with a reason; good ones in the same batch still commit', async () => {
+    await publishAsSeed('this is not json');
+    await publishAsSeed(JSON.stringify({ system: { personality: { name: 'web' } } }));
+    await publishAsSeed(profileText({ hostname: 'c', os: 'centos', osVersion: '6x' }));
+    await publishAsSeed(profileText({ hostname: 'big', extra: 'x'.repeat(300_000) }));
+    await publishAsSeed(profileText({ hostname: 'seedhost', personality: 'seedpers' }));
+    const result = await runCli(['consume', '--max-messages', '5'], { cwd: work, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /5 received, 1 acked, 4 dead-lettered/);
+    assert.ok(subjects().includes('images(seedpers-sl7x-x86_64): new image from seedhost.json'));
+    const list = await runCli(['dlq', 'list', '--json'], { cwd: work, env });
+    const letters = JSON.parse(list.stdout).letters as { reason: string }[];
+    assert.equal(letters.length, 4);
+    const reasons = letters.map((l) => l.reason).join('\n');
+    assert.match(reasons, /not valid JSON/);
+    assert.match(reasons, /system\.archetype: missing|metadata: missing/);
+    assert.match(reasons, /no source image for centos6x-x86_64/);
+    assert.match(reasons, /exceeds queue\.max_message_bytes/);
+    assert.equal(await depth(`${queue}.dead`), 4);
+  });
+
+  it('a replayed letter is consumed again after the fix (here: a source image added)', async () => {
+    const sources = join(work, 'images', 'source-images.json');
+    writeFileSync(sources, JSON.stringify({ ...JSON.parse(readFileSync(sources, 'utf8')), 'centos6x-x86_64': 'aaaaaaaa-0000-4000-8000-000000000000' }));
+    git(work, 'commit', '--quiet', '-am', 'add centos6x source image');
+    git(work, 'push', '--quiet', 'origin', 'main');
+    const replay = await runCli(['dlq', 'replay', '--profile', 'c.json'], { cwd: work, env });
+    assert.match(replay.stdout, /1 moved back/);
+    const result = await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    assert.match(result.stdout, /1 acked/);
+    assert.ok(subjects().includes('images(nubesvms-centos6x-x86_64): new image from c.json'));
+  });
+
+  it('a redelivered duplicate commits nothing; a revert A → B → A commits twice', async () => {
+    const before = subjects().length;
+    await publishAsSeed(profileText({ hostname: 'a' }));
+    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    assert.equal(subjects().length, before);
+    await publishAsSeed(profileText({ hostname: 'a', extra: 'B' }));
+    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    await publishAsSeed(profileText({ hostname: 'a' }));
+    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    assert.equal(subjects().length, before + 2);
+  });
+
+  it('in one batch the newest message of an image wins, in one commit', async () => {
+    const before = subjects().length;
+    for (const domain of ['d1', 'd2', 'd3']) await publishAsSeed(profileText({ hostname: 'z', personality: 'batch', domain }));
+    await runCli(['consume', '--max-messages', '3'], { cwd: work, env });
+    assert.equal(subjects().length, before + 1);
+    const manifest = JSON.parse(git(remote, 'show', 'main:images/batch-sl7x-x86_64/image.json'));
+    assert.equal(manifest.metadata.AQ_DOMAIN, 'd3');
+  });
+
+  it('submit in queue mode publishes the seed skeleton profile', async () => {
+    const result = await runCli(['submit', '--personality', 'skel', '--domain', 'prod'], { cwd: work, env });
+    assert.equal(result.code, 0, result.stderr);
+    const consumed = await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    assert.match(consumed.stdout, /1 acked/);
+    assert.ok(subjects().includes('images(skel-sl7x-x86_64): new image from submit-skel-sl7x-x86_64.json'));
+  });
+
+  it('broker down: detect exits 1, names the broker, records nothing', async () => {
+    writeProfiles(profiles, { 'late.json': { text: profileText({ hostname: 'late' }), mtime: 9 } });
+    const result = await runCli(['detect', '--json'], { cwd: work, env: { ...env, PACKUILON_QUEUE_URL: 'amqp://guest:secretpw@127.0.0.1:1/' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /127\.0\.0\.1:1/);
+    assert.doesNotMatch(result.stderr + result.stdout, /secretpw/);
+    const retry = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(JSON.parse(retry.stdout).published, 1);
+  });
+});
