@@ -4,7 +4,7 @@ import { loadSite } from '../../flows/site.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../../render/index.js';
 import { parseProfile, resolveImage } from '../../resolve/index.js';
 import { sha256 } from '../../shared/digest.js';
-import { EXIT, UsageError } from '../../shared/errors.js';
+import { EXIT, InputError, UsageError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../../shared/fs.js';
 import { GENERATOR } from '../../version.js';
 import { basename } from 'node:path';
@@ -19,7 +19,14 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const loaded = context.config();
   const site = loadSite(loaded);
   const name = basename(file);
-  const resolution = resolveImage(parseProfile(name, text), name, site);
+  let resolution;
+  try {
+    resolution = resolveImage(parseProfile(name, text), name, site);
+  } catch (error) {
+    // The profile is this command's argument: a bad one is bad usage, not work to retry.
+    if (error instanceof InputError) throw new UsageError(error.message);
+    throw error;
+  }
   if (resolution.kind === 'skipped') {
     context.io.stdout.write(`render: ${name}: skipped: ${resolution.reason}\n`);
     return EXIT.ok;
