@@ -6,6 +6,7 @@
 #   scripts/bench.sh --only REGEX    only the scenarios whose id matches (e.g. 'queue|startup'), prints only
 #   BENCH_RUNS=N                     runs per scenario (default 5; quick 3)
 #   BENCH_TOUCHED=T                  touched-only recompiles per run (default 100)
+#   BENCH_CLI=FILE                   benchmark another entry point (A/B of a fix), prints only
 # The generated site is cached under .tmp/bench/ (keyed by its parameters and gen-site.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,59 +1,10 @@
 import type { LoadedConfig } from '../config/index.js';
-import {
-  createDirectoryProfileSource,
-  createHttpProfileSource,
-  createMatcher,
-  carryOverState,
-  readState,
-  scanForChanges,
-  writeState,
-  type ProfileSource,
-} from '../detect/index.js';
+import { carryOverState, readState, scanForChanges, writeState } from '../detect/index.js';
 import { createGit } from '../repo/index.js';
-import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import type { ScanResult } from '../detect/index.js';
-import { processProfiles, type ProfileOutcome } from './process-profiles.js';
+import { processProfiles } from './process-profiles.js';
+import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 import { loadSite } from './site.js';
-
-export interface DetectReport {
-  listed: number;
-  matched: number;
-  fetched: number;
-  changed: number;
-  recompiled: number;
-  committed: number;
-  /** Image commits written (one per changed image). */
-  commits: number;
-  rejected: number;
-  skipped: number;
-  failed: { profile: string; error: string }[];
-  invalidNames: string[];
-  outcomes: ProfileOutcome[];
-  baseline: boolean;
-}
-
-export function createProfileSource(loaded: LoadedConfig): ProfileSource {
-  const { aquilon, queue } = loaded.config;
-  if (loaded.paths.indexDir) return createDirectoryProfileSource(loaded.paths.indexDir);
-  if (!aquilon.index_url) throw new ConfigError(`${loaded.source}: aquilon: set index_url (Aquilon's profiles-info.xml) or index_dir`);
-  return createHttpProfileSource({
-    indexUrl: aquilon.index_url,
-    ...(aquilon.profile_url ? { profileUrl: aquilon.profile_url } : {}),
-    timeoutSeconds: aquilon.timeout,
-    retries: aquilon.retries,
-    maxBytes: queue.max_message_bytes,
-  });
-}
-
-export function createProfileMatcher(loaded: LoadedConfig) {
-  const { match, match_regex } = loaded.config.aquilon;
-  try {
-    return createMatcher(match, match_regex);
-  } catch (error) {
-    throw new ConfigError(`${loaded.source}: aquilon.match_regex: ${(error as Error).message}`);
-  }
-}
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
 export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv }): Promise<DetectReport> {
@@ -95,20 +46,3 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   }
 }
 
-export function reportOf(scan: ScanResult, baseline: boolean): DetectReport {
-  return {
-    listed: scan.matched.length + scan.invalid.length,
-    matched: scan.matched.length,
-    fetched: scan.changed.length + scan.unchanged.length + scan.bad.length,
-    changed: scan.changed.length,
-    recompiled: scan.unchanged.length,
-    committed: 0,
-    commits: 0,
-    rejected: scan.bad.length,
-    skipped: 0,
-    failed: scan.failed.map(({ entry, error }) => ({ profile: entry.name, error: error.message })),
-    invalidNames: scan.invalid,
-    outcomes: [],
-    baseline,
-  };
-}

@@ -4,7 +4,7 @@ import type { ProfileInput } from '../model.js';
 import { createPublisher, HEADER } from '../queue/index.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './detect.js';
+import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
 /** The broker URL: the environment's whole URL, else the config's with a password from `queue.password_env`. */
 export function brokerUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { ToolError, TransientError, redact } from '../shared/errors.js';
 
 /**
@@ -10,8 +9,6 @@ export interface Git {
   readonly dir: string;
   /** Run git; resolves with stdout, rejects with a ToolError or TransientError. */
   run(args: string[], options?: { input?: string | Buffer; allowFailure?: boolean }): Promise<GitResult>;
-  /** simple-git on the same repo and environment, for its parsed commands. */
-  simple(): SimpleGit;
 }
 
 export interface GitResult {
@@ -27,12 +24,9 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
     GIT_SSH_COMMAND: env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
     LC_ALL: 'C',
   };
-  let simple: SimpleGit | undefined;
   return {
     dir,
     run: (args, options = {}) => runGit(dir, gitEnv, args, options),
-    simple: () =>
-      (simple ??= simpleGit({ baseDir: dir, unsafe: { allowUnsafeSshCommand: true } }).env(gitEnv as Record<string, string>)),
   };
 }
 

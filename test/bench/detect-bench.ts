@@ -7,6 +7,7 @@
  *   npm run bench -- --only 'queue'  scenarios whose id matches the regex (docs untouched)
  *   BENCH_RUNS=7 npm run bench       runs per scenario (default 5, quick 3)
  *   BENCH_TOUCHED=100                touched-only recompiles per run (default 100)
+ *   BENCH_CLI=path/to/entry.mjs      benchmark another build (A/B of a fix; docs untouched)
  *
  * Every measured run is the REAL CLI as a child process
  * (`node --import rss-preload.mjs bin/packuilon.mjs detect --config … --json`): wall
@@ -46,7 +47,8 @@ import { gitEnv } from '../support/git-repos.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH_DIR = join(ROOT, '.tmp', 'bench');
-const CLI = join(ROOT, 'bin', 'packuilon.mjs');
+/** BENCH_CLI: another entry point (an A/B build of a proposed fix); the docs are then left alone. */
+const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(ROOT, 'bin', 'packuilon.mjs');
 const CLI_UNBUNDLED = join(ROOT, 'dist', 'cli', 'run.js');
 const PRELOAD = pathToFileURL(join(ROOT, 'test', 'bench', 'rss-preload.mjs')).href;
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
@@ -84,7 +86,7 @@ const params = {
   runs: envRuns ?? (quick ? 3 : 5),
 };
 const onlyRe = flags.only ? new RegExp(flags.only) : undefined;
-const writeDocs = !quick && !onlyRe && flags['no-docs'] !== true;
+const writeDocs = !quick && !onlyRe && !process.env.BENCH_CLI && flags['no-docs'] !== true;
 
 const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 

@@ -99,7 +99,9 @@ export async function startRabbit(): Promise<Rabbit> {
   const shutdown = async (): Promise<void> => {
     const child = launcher;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await untilExit(child, () => ctl(['shutdown']).catch(() => void child.kill('SIGTERM')));
+    // SIGTERM makes the VM stop RabbitMQ gracefully (as `rabbitmqctl shutdown` does) without booting a CLI node.
+    const pid = Number.parseInt(readOr(pidFile, ''), 10);
+    await untilExit(child, async () => (pid ? tryKill(pid, 'SIGTERM') : child.kill('SIGTERM')));
   };
 
   live.add(killAllSync);
@@ -221,9 +223,9 @@ async function untilExit(child: ChildProcess, action: () => Promise<unknown>): P
   }
 }
 
-function tryKill(pid: number): void {
+function tryKill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
   } catch {
     // already gone
   }

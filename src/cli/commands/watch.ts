@@ -1,7 +1,6 @@
-import { detectOnce } from '../../flows/detect.js';
 import { EXIT, exitCodeOf, messageOf, UsageError } from '../../shared/errors.js';
 import type { CommandContext } from '../io.js';
-import { printReport } from './detect.js';
+import { detectPass, printDetectReport } from '../report.js';
 
 /** `detect` every S seconds; a failed pass is logged and retried, a config error stops. SIGTERM ends it after the pass in hand. */
 export async function run(context: CommandContext, options: Record<string, unknown>): Promise<number> {
@@ -10,13 +9,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const stop = context.io.stopSignal;
   while (!stop?.aborted) {
     try {
-      const loaded = context.config(options.trigger ? { trigger: options.trigger } : {});
-      if (loaded.config.trigger === 'queue') {
-        const { publishChanges } = await import('../../flows/publish.js');
-        printReport(context, await publishChanges({ loaded, log: context.log, env: context.io.env }), false);
-      } else {
-        printReport(context, await detectOnce({ loaded, log: context.log, env: context.io.env }), false);
-      }
+      printDetectReport(context, await detectPass(context, options.trigger ? { trigger: options.trigger } : {}, false), false);
     } catch (error) {
       if (exitCodeOf(error) === EXIT.usage) throw error;
       context.log.error({ err: messageOf(error) }, 'detect pass failed; retrying next interval');

@@ -1,0 +1,64 @@
+import type { LoadedConfig } from '../config/index.js';
+import { createDirectoryProfileSource, createHttpProfileSource, createMatcher, type ProfileSource, type ScanResult } from '../detect/index.js';
+import { ConfigError } from '../shared/errors.js';
+import type { ProfileOutcome } from './process-profiles.js';
+
+// What detect shares between direct and queue mode, without git or rendering:
+// queue-mode detect must start fast.
+
+export interface DetectReport {
+  listed: number;
+  matched: number;
+  fetched: number;
+  changed: number;
+  recompiled: number;
+  committed: number;
+  /** Image commits written (one per changed image). */
+  commits: number;
+  rejected: number;
+  skipped: number;
+  failed: { profile: string; error: string }[];
+  invalidNames: string[];
+  outcomes: ProfileOutcome[];
+  baseline: boolean;
+}
+
+export function createProfileSource(loaded: LoadedConfig): ProfileSource {
+  const { aquilon, queue } = loaded.config;
+  if (loaded.paths.indexDir) return createDirectoryProfileSource(loaded.paths.indexDir);
+  if (!aquilon.index_url) throw new ConfigError(`${loaded.source}: aquilon: set index_url (Aquilon's profiles-info.xml) or index_dir`);
+  return createHttpProfileSource({
+    indexUrl: aquilon.index_url,
+    ...(aquilon.profile_url ? { profileUrl: aquilon.profile_url } : {}),
+    timeoutSeconds: aquilon.timeout,
+    retries: aquilon.retries,
+    maxBytes: queue.max_message_bytes,
+  });
+}
+
+export function createProfileMatcher(loaded: LoadedConfig) {
+  const { match, match_regex } = loaded.config.aquilon;
+  try {
+    return createMatcher(match, match_regex);
+  } catch (error) {
+    throw new ConfigError(`${loaded.source}: aquilon.match_regex: ${(error as Error).message}`);
+  }
+}
+
+export function reportOf(scan: ScanResult, baseline: boolean): DetectReport {
+  return {
+    listed: scan.matched.length + scan.invalid.length,
+    matched: scan.matched.length,
+    fetched: scan.changed.length + scan.unchanged.length + scan.bad.length,
+    changed: scan.changed.length,
+    recompiled: scan.unchanged.length,
+    committed: 0,
+    commits: 0,
+    rejected: scan.bad.length,
+    skipped: 0,
+    failed: scan.failed.map(({ entry, error }) => ({ profile: entry.name, error: error.message })),
+    invalidNames: scan.invalid,
+    outcomes: [],
+    baseline,
+  };
+}
