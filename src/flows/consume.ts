@@ -5,9 +5,8 @@ import { createConsumer, type Consumer, type Delivery, type Verdict } from '../q
 import { createGit } from '../repo/index.js';
 import { sha256 } from '../shared/digest.js';
 import type { Logger } from '../shared/log.js';
-import { processProfiles } from './process-profiles.js';
+import { processProfiles, repoTarget } from './process-profiles.js';
 import { brokerUrl } from './publish.js';
-import { loadSite } from './site.js';
 
 export interface ConsumeCounters {
   committed: number;
@@ -61,9 +60,8 @@ export async function startConsuming(options: {
   onIdle?: () => void;
 }): Promise<{ consumer: Consumer; counters: ConsumeCounters; done: Promise<void> }> {
   const { loaded, log } = options;
-  const { queue, repo } = loaded.config;
-  const site = loadSite(loaded);
-  const git = createGit(loaded.paths.repo, options.env);
+  const { queue } = loaded.config;
+  const target = repoTarget(loaded, createGit(loaded.paths.repo, options.env));
   const counters: ConsumeCounters = { committed: 0, commits: 0, unchanged: 0, deadLettered: 0, failedBatches: 0, pushRetries: 0, lastCommitAt: null };
   let settled = 0;
   let finish: () => void = () => undefined;
@@ -78,7 +76,7 @@ export async function startConsuming(options: {
       else inputs.push({ profile: prepared.profile, messageId: delivery.messageId, index });
     });
     try {
-      const result = await processProfiles({ inputs, trigger: 'queue', site, repo: { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries }, log });
+      const result = await processProfiles({ inputs, trigger: 'queue', loaded, repo: target, log });
       result.outcomes.forEach((outcome, position) => {
         const index = inputs[position]!.index;
         if (outcome.outcome === 'rejected' || outcome.outcome === 'skipped') {

@@ -2,17 +2,14 @@ import type { LoadedConfig } from '../config/index.js';
 import { carryOverState, readState, scanForChanges, writeState } from '../detect/index.js';
 import { createGit } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
-import { processProfiles } from './process-profiles.js';
+import { processProfiles, repoTarget } from './process-profiles.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
-import { loadSite } from './site.js';
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
 export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv }): Promise<DetectReport> {
   const { loaded, log } = options;
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
-  // Maps and templates first: a config error must not cost a download of the site.
-  const site = options.baseline ? undefined : loadSite(loaded);
   try {
     const { state } = await readState(loaded.paths.stateDir);
     const scan = await scanForChanges({ source, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false });
@@ -22,12 +19,11 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
-      const repo = loaded.config.repo;
       const result = await processProfiles({
         inputs: scan.changed.map(({ profile }) => ({ profile })),
         trigger: 'detect',
-        site: site!,
-        repo: { git: createGit(loaded.paths.repo, options.env), branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries },
+        loaded,
+        repo: repoTarget(loaded, createGit(loaded.paths.repo, options.env)),
         log,
       });
       report.outcomes = result.outcomes;

@@ -1,11 +1,12 @@
-import type { ImageChange, ImageSpec, ProfileInput, ProfileRef, Trigger } from '../model.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { ImageChange, ImageSpec, ProfileFacts, ProfileInput, ProfileRef, Trigger } from '../model.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../render/index.js';
 import { ensureCommits, type Git } from '../repo/index.js';
 import { parseProfile, resolveImage } from '../resolve/index.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { GENERATOR } from '../version.js';
-import type { LoadedSite } from './site.js';
+import { loadSite } from './site.js';
 
 export interface ProfileOutcome {
   profile: string;
@@ -29,64 +30,83 @@ interface ImageGroup {
   messageIds: string[];
 }
 
+export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
+  const { repo } = loaded.config;
+  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries };
+}
+
 /**
  * resolve → render → ensure commit, shared by detect, consume and submit.
- * Profiles come oldest first: within one image the newest profile's values win,
- * and every profile of the batch is recorded in one commit.
+ * Inputs come oldest first: within one image the newest profile's values win,
+ * and every profile of the batch is recorded in one commit. Maps and templates
+ * are read from the commit the changes are built on, again after a lost race.
+ * Outcomes are in the order of the inputs.
  */
 export async function processProfiles(options: {
   inputs: { profile: ProfileInput; messageId?: string }[];
   trigger: Trigger;
-  site: LoadedSite;
+  loaded: LoadedConfig;
   repo: RepoTarget;
   log: Logger;
 }): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number }> {
-  const { site, log } = options;
-  const outcomes: ProfileOutcome[] = [];
-  const groups = new Map<string, ImageGroup>();
-  for (const { profile, messageId } of options.inputs) {
-    const base = { profile: profile.name, digest: profile.digest, ...(messageId ? { messageId } : {}) };
+  const { log } = options;
+  // Parsing needs no site: bad input is known before any git work.
+  const parsed = options.inputs.map(({ profile, messageId }) => {
+    const base: ProfileOutcome = { profile: profile.name, digest: profile.digest, outcome: 'unchanged', ...(messageId ? { messageId } : {}) };
     try {
-      const resolution = resolveImage(parseProfile(profile.name, profile.text), profile.name, site);
-      if (resolution.kind === 'skipped') {
-        log.warn({ profile: profile.name, imageKey: resolution.key, reason: resolution.reason }, 'image skipped');
-        outcomes.push({ ...base, outcome: 'skipped', key: resolution.key, reason: resolution.reason });
-        continue;
-      }
-      const { spec } = resolution;
-      const group = groups.get(spec.key) ?? { spec, profiles: [], messageIds: [] };
-      group.spec = spec;
-      group.profiles = [...group.profiles.filter((p) => p.name !== profile.name), { name: profile.name, digest: profile.digest }];
-      if (messageId) group.messageIds.push(messageId);
-      groups.set(spec.key, group);
-      outcomes.push({ ...base, outcome: 'unchanged', key: spec.key });
+      return { base, facts: parseProfile(profile.name, profile.text) as ProfileFacts | undefined };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
-      outcomes.push({ ...base, outcome: 'rejected', reason: error.message });
+      return { base: { ...base, outcome: 'rejected' as const, reason: error.message }, facts: undefined };
     }
-  }
-  if (groups.size === 0) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
-  // Templates are read before any git work, so a missing template is a config error up front.
-  const templates = new Map([...groups.values()].map((group) => [group.spec.key, group.spec.templates.map((path) => site.readTemplate(path))]));
+  });
+  let outcomes: ProfileOutcome[] = parsed.map(({ base }) => base);
+  if (parsed.every(({ facts }) => !facts)) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
+
   const result = await ensureCommits({
     ...options.repo,
     log,
     async prepare(base) {
-      const manifests = await base.readFiles([...groups.keys()].map((key) => `${key}/${MANIFEST_FILE}`));
+      const site = await loadSite(options.loaded, base.readFiles);
+      outcomes = parsed.map(({ base: outcome }) => ({ ...outcome }));
+      const groups = new Map<string, ImageGroup>();
+      parsed.forEach(({ facts }, index) => {
+        if (!facts) return;
+        const input = options.inputs[index]!;
+        const outcome = outcomes[index]!;
+        try {
+          const resolution = resolveImage(facts, input.profile.name, site);
+          if (resolution.kind === 'skipped') {
+            Object.assign(outcome, { outcome: 'skipped', key: resolution.key, reason: resolution.reason });
+            return;
+          }
+          const { spec } = resolution;
+          const group = groups.get(spec.key) ?? { spec, profiles: [], messageIds: [] };
+          group.spec = spec;
+          group.profiles = [...group.profiles.filter((p) => p.name !== input.profile.name), { name: input.profile.name, digest: input.profile.digest }];
+          if (input.messageId) group.messageIds.push(input.messageId);
+          groups.set(spec.key, group);
+          outcome.key = spec.key;
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          Object.assign(outcome, { outcome: 'rejected', reason: error.message });
+        }
+      });
+      const templates = await site.readTemplates([...groups.values()].flatMap((group) => group.spec.templates));
+      const manifests = await base.readFiles([...groups.keys()].map((key) => `images/${key}/${MANIFEST_FILE}`));
       return [...groups.values()].map((group): ImageChange => {
-        const previousText = manifests.get(`${group.spec.key}/${MANIFEST_FILE}`);
-        const files = renderImage({
-          spec: group.spec,
-          templates: templates.get(group.spec.key)!,
-          previousProfiles: profilesOfManifest(previousText),
-          profiles: group.profiles,
-          generator: GENERATOR,
-        });
+        const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
         return {
           key: group.spec.key,
-          files,
-          subject: subjectOf(group, previousText === undefined),
+          files: renderImage({
+            spec: group.spec,
+            templates: group.spec.templates.map((path) => templates.get(path)!),
+            previousProfiles: profilesOfManifest(previous),
+            profiles: group.profiles,
+            generator: GENERATOR,
+          }),
+          subject: subjectOf(group, previous === undefined),
           trailers: { profiles: group.profiles, trigger: options.trigger, messageIds: group.messageIds },
         };
       });
@@ -95,6 +115,10 @@ export async function processProfiles(options: {
   const committed = new Set(result.commits.map((commit) => commit.key));
   for (const outcome of outcomes) {
     if (outcome.outcome === 'unchanged' && outcome.key && committed.has(outcome.key)) outcome.outcome = 'committed';
+    if (outcome.outcome === 'skipped') log.warn({ profile: outcome.profile, imageKey: outcome.key, reason: outcome.reason }, 'image skipped');
+    else if (outcome.outcome === 'rejected' && outcome.key === undefined && parsed.find((p) => p.base.profile === outcome.profile)?.facts) {
+      log.warn({ profile: outcome.profile, reason: outcome.reason }, 'profile rejected');
+    }
   }
   for (const { key, change } of result.commits) {
     log.info({ imageKey: key, profiles: change.trailers.profiles.map((p) => p.name), trigger: options.trigger }, 'image change committed');

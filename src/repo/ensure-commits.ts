@@ -10,7 +10,7 @@ import { isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
 /** What the repo holds at the base the changes are computed on. */
 export interface BaseView {
   commit: string | null;
-  /** Text of a file under images/ (`<key>/image.json`), undefined when absent. */
+  /** Texts of files at the base (repo-relative paths); absent files are left out. */
   readFiles(paths: string[]): Promise<Map<string, string>>;
 }
 
@@ -48,14 +48,12 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
     const view: BaseView = {
       commit: base,
       readFiles: async (paths) => {
-        const ids = paths.map((path) => tree.get(`images/${path}`)).filter((id): id is string => id !== undefined);
-        const blobs = await readBlobs(git, ids);
-        const files = new Map<string, string>();
-        for (const path of paths) {
-          const text = blobs.get(tree.get(`images/${path}`) ?? '');
-          if (text !== undefined) files.set(path, text);
-        }
-        return files;
+        if (!base) return new Map();
+        const blobs = await readBlobs(git, paths.map((path) => `${base}:${path}`));
+        return new Map(paths.flatMap((path) => {
+          const text = blobs.get(`${base}:${path}`);
+          return text === undefined ? [] : [[path, text] as const];
+        }));
       },
     };
     const changes = (await options.prepare(view)).filter((change) => differs(change, tree));

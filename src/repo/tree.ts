@@ -14,7 +14,7 @@ export async function listImageFiles(git: Git, commit: string | null): Promise<M
   return files;
 }
 
-/** Contents of blobs by id, in one `git cat-file --batch`. */
+/** Contents of blobs by object name (an id, or `<commit>:<path>`), in one `git cat-file --batch`. */
 export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, string>> {
   const blobs = new Map<string, string>();
   const unique = [...new Set(ids)];
@@ -26,7 +26,11 @@ export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, st
     const newline = output.indexOf(10, offset);
     const header = output.subarray(offset, newline).toString('utf8').split(' ');
     offset = newline + 1;
-    if (header[1] === 'missing') continue;
+    if (header[1] === 'missing' || header[1] === 'ambiguous') continue;
+    if (header[1] !== 'blob') {
+      offset += Number(header[2]) + 1; // a tree or commit by that name: not a file
+      continue;
+    }
     const size = Number(header[2]);
     blobs.set(id, output.subarray(offset, offset + size).toString('utf8'));
     offset += size + 1;

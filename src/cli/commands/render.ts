@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadSite } from '../../flows/site.js';
+import { loadSite, workTreeReader } from '../../flows/site.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../../render/index.js';
 import { parseProfile, resolveImage } from '../../resolve/index.js';
 import { sha256 } from '../../shared/digest.js';
@@ -17,7 +17,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
     throw new UsageError(`render: cannot read ${file}: ${error.message}`);
   });
   const loaded = context.config();
-  const site = loadSite(loaded);
+  const site = await loadSite(loaded, workTreeReader(loaded.paths.repo));
   const name = basename(file);
   let resolution;
   try {
@@ -35,7 +35,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const manifest = await readFile(join(loaded.paths.repo, 'images', spec.key, MANIFEST_FILE), 'utf8').catch(() => undefined);
   const files = renderImage({
     spec,
-    templates: spec.templates.map((path) => site.readTemplate(path)),
+    templates: [...(await site.readTemplates(spec.templates)).values()],
     previousProfiles: profilesOfManifest(manifest),
     profiles: [{ name, digest: sha256(text) }],
     generator: GENERATOR,

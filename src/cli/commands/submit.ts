@@ -1,5 +1,4 @@
-import { processProfiles } from '../../flows/process-profiles.js';
-import { loadSite } from '../../flows/site.js';
+import { processProfiles, repoTarget } from '../../flows/process-profiles.js';
 import { skeletonProfile } from '../../flows/submit.js';
 import { createGit } from '../../repo/index.js';
 import { EXIT } from '../../shared/errors.js';
@@ -23,12 +22,11 @@ export async function run(context: CommandContext, options: Record<string, unkno
     context.io.stdout.write(options.json ? `${JSON.stringify({ profile: profile.name, digest: profile.digest, outcome: 'published' })}\n` : `submit: ${profile.name} published to ${loaded.config.queue.name}\n`);
     return EXIT.ok;
   }
-  const repo = loaded.config.repo;
   const result = await processProfiles({
     inputs: [{ profile }],
     trigger: 'submit',
-    site: loadSite(loaded),
-    repo: { git: createGit(loaded.paths.repo, context.io.env), branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries },
+    loaded,
+    repo: repoTarget(loaded, createGit(loaded.paths.repo, context.io.env)),
     log,
   });
   const [outcome] = result.outcomes;
