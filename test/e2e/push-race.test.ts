@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cloneOf, git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
 import { profileText, writeProfiles, writeSite } from '../support/site.js';
@@ -59,5 +59,18 @@ describe('pushing: races and an unreachable remote', () => {
     assert.equal(retried.code, 0, retried.stderr);
     assert.equal(JSON.parse(retried.stdout).committed, 1);
     assert.equal(git(remote, 'log', '-1', '--format=%s', 'main'), 'images(late-sl7x-x86_64): new image from late.json');
+  });
+
+  it('renders with the templates of the branch tip, not of a stale work tree', async () => {
+    const stale = detector('stale', { 'fresh.json': { text: profileText({ hostname: 'fresh', personality: 'fresh' }), mtime: 7 } });
+    const operator = cloneOf(remote, join(root.path, 'operator'));
+    const template = join(operator, 'templates', 'managed.json');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('"communicator": "none"', '"communicator": "none", "boot_wait": "7s"'));
+    git(operator, 'commit', '--quiet', '-am', 'templates: wait for boot');
+    git(operator, 'push', '--quiet', 'origin', 'main');
+    const result = await runCli(['detect'], { cwd: stale, env: gitEnv });
+    assert.equal(result.code, 0, result.stderr);
+    const build = JSON.parse(git(remote, 'show', 'main:images/fresh-sl7x-x86_64/managed.json'));
+    assert.equal(build.builders[0].boot_wait, '7s');
   });
 });
