@@ -21,17 +21,19 @@ export function brokerUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string 
   return parsed.href;
 }
 
+/** Body: the profile exactly as the seed's cdb2rabbit sent it, so both can share a queue during a migration. */
+function messageOf(profile: ProfileInput) {
+  return {
+    body: profile.text,
+    messageId: `${profile.name}@${profile.digest}`,
+    headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
+  };
+}
+
 export async function publishProfiles(options: { loaded: LoadedConfig; log: Logger; env: NodeJS.ProcessEnv; profiles: ProfileInput[] }): Promise<void> {
   const publisher = await createPublisher({ url: brokerUrl(options.loaded, options.env), queue: options.loaded.config.queue.name, log: options.log });
   try {
-    for (const profile of options.profiles) {
-      // Body: the profile exactly as the seed's cdb2rabbit sent it, so both can share the queue.
-      await publisher.publish({
-        body: profile.text,
-        messageId: `${profile.name}@${profile.digest}`,
-        headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
-      });
-    }
+    await Promise.all(options.profiles.map((profile) => publisher.publish(messageOf(profile))));
   } finally {
     await publisher.close();
   }
@@ -48,29 +50,27 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     const scan = await scanForChanges({ source, matcher, state, concurrency: loaded.config.aquilon.concurrency, log });
     const next = carryOverState(scan, state);
     const report = { ...reportOf(scan, false), published: 0 };
-    let published = 0;
     if (scan.changed.length > 0) {
       const publisher = await createPublisher({ url, queue: loaded.config.queue.name, log });
       try {
-        for (const { entry, profile } of scan.changed) {
-          await publisher.publish({
-            body: profile.text,
-            messageId: `${profile.name}@${profile.digest}`,
-            headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
-          });
-          next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
-          published++;
-        }
-      } catch (error) {
-        // What was confirmed stays recorded; the rest is retried next pass.
-        report.failed.push({ profile: '(broker)', error: (error as Error).message });
-        restorePrevious(next, state, scan.changed.slice(published).map(({ entry }) => entry.name));
+        // Sent in order on one channel, confirmed concurrently: one disk sync covers many.
+        const confirms = await Promise.allSettled(scan.changed.map(({ profile }) => publisher.publish(messageOf(profile))));
+        confirms.forEach((confirm, index) => {
+          const { entry, profile } = scan.changed[index]!;
+          if (confirm.status === 'fulfilled') {
+            next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
+            report.published++;
+          } else {
+            // Not confirmed: the old record stays, the next pass publishes it again.
+            restorePrevious(next, state, [entry.name]);
+            report.failed.push({ profile: entry.name, error: (confirm.reason as Error).message });
+          }
+        });
       } finally {
         await publisher.close();
       }
     }
     await writeState(loaded.paths.stateDir, next);
-    report.published = published;
     return report;
   } finally {
     source.close();

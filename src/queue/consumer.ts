@@ -139,8 +139,13 @@ export async function createConsumer(options: ConsumerOptions): Promise<Consumer
     connection.on('close', () => lost(owner, 'connection closed'));
     channel.on('close', () => lost(owner, 'channel closed'));
     channel.on('error', (error: Error) => log.warn({ err: oneLine(error) }, 'channel error'));
-    link = owner;
-    owner.consumerTag = (await channel.consume(queue, (raw) => onMessage(owner, raw), { noAck: false })).consumerTag;
+    try {
+      owner.consumerTag = (await channel.consume(queue, (raw) => onMessage(owner, raw), { noAck: false })).consumerTag;
+    } catch (error) {
+      lost(owner, 'consume refused');
+      throw error;
+    }
+    link = owner; // only now may its loss start a reconnect: a failed first open is the caller's error
     log.info({ prefetch }, 'consuming');
     return owner;
   };

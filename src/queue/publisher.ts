@@ -27,15 +27,17 @@ interface Session {
   connection: ChannelModel;
   channel: ConfirmChannel;
   send: ReturnType<typeof confirmedSender>;
+  lost: boolean;
 }
 
 /**
  * Connects at once (a broker that is down is a TransientError here), and again
- * on the next publish after a lost connection: `watch` lives through broker restarts.
+ * on the next publish after a lost connection or channel: `watch` lives through broker restarts.
  */
 export async function createPublisher({ url, queue, log: parentLog }: PublisherOptions): Promise<Publisher> {
   const log = parentLog.child({ component: 'queue-publisher', queue, broker: brokerAddress(url) });
   let session: Promise<Session> | undefined;
+  let latest: Session | undefined;
   let closed = false;
 
   const open = async (): Promise<Session> => {
@@ -43,21 +45,34 @@ export async function createPublisher({ url, queue, log: parentLog }: PublisherO
     try {
       const channel = await connection.createConfirmChannel();
       await declareQueue(channel, queue);
-      connection.on('close', () => {
-        session = undefined;
-        if (!closed) log.warn({}, 'broker connection closed; reconnecting on next publish');
-      });
-      return { connection, channel, send: confirmedSender(channel) };
+      const opened: Session = { connection, channel, send: confirmedSender(channel), lost: false };
+      const lose = (): void => {
+        if (opened.lost) return;
+        opened.lost = true;
+        connection.close().catch(() => undefined);
+        if (!closed) log.warn({}, 'broker connection lost; reconnecting on the next publish');
+      };
+      connection.on('close', lose);
+      channel.on('close', lose);
+      return opened;
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw new TransientError(`RabbitMQ at ${brokerAddress(url)}: cannot declare queue ${queue}: ${(error as Error).message}`);
     }
   };
+  // One connection at a time, shared by concurrent publishes; a new one only once it is lost.
   const current = (): Promise<Session> => {
-    session ??= open().catch((error: unknown) => {
-      session = undefined;
-      throw error;
-    });
+    if (!session || latest?.lost) {
+      latest = undefined;
+      const opening: Promise<Session> = open().then(
+        (opened) => (latest = opened),
+        (error: unknown) => {
+          if (session === opening) session = undefined;
+          throw error;
+        },
+      );
+      session = opening;
+    }
     return session;
   };
 
@@ -77,10 +92,9 @@ export async function createPublisher({ url, queue, log: parentLog }: PublisherO
     },
     async close() {
       closed = true;
-      const open = session;
+      const last = await session?.catch(() => undefined);
       session = undefined;
-      const live = await open?.catch(() => undefined);
-      if (live) await closeQuietly(live.connection, live.channel);
+      if (last && !last.lost) await closeQuietly(last.connection, last.channel);
     },
   };
 }
