@@ -31,11 +31,12 @@ export function parseProfileIndex(source: string, xml: string): { entries: Index
   for (const match of xml.matchAll(PROFILE)) {
     const name = decodeEntities(match[2]!.trim());
     const mtime = MTIME.exec(match[1]!);
-    if (!SAFE_PROFILE_NAME.test(name) || !mtime) {
+    const seconds = mtime ? (mtime[1] ?? mtime[2])! : '';
+    if (!SAFE_PROFILE_NAME.test(name) || !/^\d{1,20}$/.test(seconds)) {
       invalid.push(name);
       continue;
     }
-    entries.push({ name, mtime: (mtime[1] ?? mtime[2])! });
+    entries.push({ name, mtime: seconds });
   }
   return { entries, invalid };
 }

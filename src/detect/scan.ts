@@ -28,6 +28,8 @@ export function entriesToFetch(entries: IndexEntry[], state: DetectorState): Ind
 
 export async function scanForChanges(options: {
   source: ProfileSource;
+  /** The index, as `source.listProfiles()` gave it (read while the state loads). */
+  listing: { entries: IndexEntry[]; invalid: string[] };
   matcher: Matcher;
   state: DetectorState;
   concurrency: number;
@@ -36,7 +38,7 @@ export async function scanForChanges(options: {
   all?: boolean;
 }): Promise<ScanResult> {
   const { source, state, log } = options;
-  const listing = await source.listProfiles();
+  const { listing } = options;
   const matched = listing.entries.filter((entry) => options.matcher(entry.name));
   const toFetch = options.all ? matched : entriesToFetch(matched, state);
   log.info({ source: source.description, listed: listing.entries.length, matched: matched.length, toFetch: toFetch.length }, 'index read');

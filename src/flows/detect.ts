@@ -11,8 +11,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
   try {
-    const { state } = await readState(loaded.paths.stateDir);
-    const scan = await scanForChanges({ source, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false });
+    const [{ state }, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false });
     const report = reportOf(scan, options.baseline ?? false);
     const next = carryOverState(scan, state);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));

@@ -45,13 +45,18 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const url = brokerUrl(loaded, options.env);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
+  // Connect while the index downloads; only awaited when there is something to publish.
+  const connecting = createPublisher({ url, queue: loaded.config.queue.name, log });
+  connecting.catch(() => undefined);
+  let used = false;
   try {
-    const { state } = await readState(loaded.paths.stateDir);
-    const scan = await scanForChanges({ source, matcher, state, concurrency: loaded.config.aquilon.concurrency, log });
+    const [{ state }, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log });
     const next = carryOverState(scan, state);
     const report = { ...reportOf(scan, false), published: 0 };
     if (scan.changed.length > 0) {
-      const publisher = await createPublisher({ url, queue: loaded.config.queue.name, log });
+      used = true;
+      const publisher = await connecting;
       try {
         // Sent in order on one channel, confirmed concurrently: one disk sync covers many.
         const confirms = await Promise.allSettled(scan.changed.map(({ profile }) => publisher.publish(messageOf(profile))));
@@ -74,5 +79,6 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     return report;
   } finally {
     source.close();
+    if (!used) void connecting.then((publisher) => publisher.close(), () => undefined);
   }
 }

@@ -54,7 +54,7 @@ describe('pushing: races and an unreachable remote', () => {
     renameSync(`${remote}.away`, remote);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /packuilon: git fetch origin: remote unreachable/);
-    assert.throws(() => readFileSync(join(root.path, 'offline-state', 'detector-state.json')));
+    assert.throws(() => readFileSync(join(root.path, 'offline-state', 'detector-state.tsv')));
     const retried = await runCli(['detect', '--json'], { cwd: dir, env: gitEnv });
     assert.equal(retried.code, 0, retried.stderr);
     assert.equal(JSON.parse(retried.stdout).committed, 1);
