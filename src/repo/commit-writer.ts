@@ -30,10 +30,17 @@ export async function writeCommits(git: Git, base: string | null, changes: Image
   return stdout.trim();
 }
 
-/** `Name <email> <epoch> <tz>`; git's own identity when it has one. */
+const identities = new WeakMap<Git, Promise<string>>();
+
+/** `Name <email> <epoch> <tz>`; git's own identity when it has one (asked once per repo handle). */
 export async function committerIdentity(git: Git, now: Date): Promise<string> {
-  const result = await git.run(['var', 'GIT_COMMITTER_IDENT'], { allowFailure: true });
-  const ident = result.code === 0 ? result.stdout.trim() : '';
-  const who = /^(.* <[^>]*>)/.exec(ident)?.[1] ?? 'Packuilon <packuilon@localhost>';
-  return `${who} ${Math.floor(now.getTime() / 1000)} +0000`;
+  let who = identities.get(git);
+  if (!who) {
+    who = git.run(['var', 'GIT_COMMITTER_IDENT'], { allowFailure: true }).then((result) => {
+      const ident = result.code === 0 ? result.stdout.trim() : '';
+      return /^(.* <[^>]*>)/.exec(ident)?.[1] ?? 'Packuilon <packuilon@localhost>';
+    });
+    identities.set(git, who);
+  }
+  return `${await who} ${Math.floor(now.getTime() / 1000)} +0000`;
 }

@@ -35,14 +35,16 @@ export interface EnsureCommitsResult {
 /**
  * Converge the branch (and the remote's) on the prepared changes: one commit
  * per image change, none for identical bytes, pushed when a remote is set.
- * A rejected push is a race: fetch, prepare again on the new tip, retry.
+ * Optimistic: the first attempt builds on what is known locally, without a
+ * fetch; a rejected push is a race or a stale clone: fetch, prepare again on
+ * the remote's tip, retry. One writer pays no fetch per batch.
  */
 export async function ensureCommits(options: EnsureCommitsOptions): Promise<EnsureCommitsResult> {
   const { git, branch, remote, log } = options;
   await assertOnBranch(git, branch);
   for (let attempt = 1; ; attempt++) {
     const local = await resolveRef(git, 'HEAD');
-    const remoteTip = remote ? await fetchTip(git, remote, branch) : null;
+    const remoteTip = !remote ? null : attempt === 1 ? await resolveRef(git, `refs/remotes/${remote}/${branch}`) : await fetchTip(git, remote, branch);
     const base = await chooseBase(git, local, remoteTip);
     const tree = await listImageFiles(git, base);
     const view: BaseView = {
@@ -74,15 +76,22 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
   }
 }
 
+const checkedRoots = new WeakSet<Git>();
+
 async function assertOnBranch(git: Git, branch: string): Promise<void> {
+  if (!checkedRoots.has(git)) await assertRepositoryRoot(git);
+  checkedRoots.add(git);
+  const head = await git.run(['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
+  if (head.stdout.trim() !== `refs/heads/${branch}`) {
+    throw new ToolError(`git checkout`, undefined, `${git.dir}: HEAD is ${head.stdout.trim() || 'detached'}, expected branch ${branch} (repo.branch)`);
+  }
+}
+
+async function assertRepositoryRoot(git: Git): Promise<void> {
   // images/ is written at the top of the repository: a repo.path inside another repo would write there.
   const top = await git.run(['rev-parse', '--show-toplevel'], { allowFailure: true });
   if (top.code !== 0 || realpathSync(top.stdout.trim()) !== realpathSync(git.dir)) {
     throw new ConfigError(`repo.path: ${git.dir} is not the top of a git repository${top.code === 0 ? ` (it is inside ${top.stdout.trim()})` : ''}; run git init there or packuilon init`);
-  }
-  const head = await git.run(['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
-  if (head.stdout.trim() !== `refs/heads/${branch}`) {
-    throw new ToolError(`git checkout`, undefined, `${git.dir}: HEAD is ${head.stdout.trim() || 'detached'}, expected branch ${branch} (repo.branch)`);
   }
 }
 

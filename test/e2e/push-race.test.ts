@@ -53,7 +53,7 @@ describe('pushing: races and an unreachable remote', () => {
     const failed = await runCli(['detect'], { cwd: dir, env: gitEnv });
     renameSync(`${remote}.away`, remote);
     assert.equal(failed.code, 1);
-    assert.match(failed.stderr, /packuilon: git fetch origin: remote unreachable/);
+    assert.match(failed.stderr, /packuilon: git (push|fetch) origin: remote unreachable/);
     assert.throws(() => readFileSync(join(root.path, 'offline-state', 'detector-state.tsv')));
     const retried = await runCli(['detect', '--json'], { cwd: dir, env: gitEnv });
     assert.equal(retried.code, 0, retried.stderr);
