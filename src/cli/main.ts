@@ -1,7 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig } from '../config/index.js';
 import { EXIT, exitCodeOf, messageOf, PackuilonError, UsageError } from '../shared/errors.js';
-import { createLogger, type Logger } from '../shared/log.js';
+import type { Logger } from '../shared/log.js';
 import { VERSION } from '../version.js';
 import type { CliIo, CommandContext } from './io.js';
 
@@ -13,8 +12,11 @@ type Action = (context: CommandContext, options: Record<string, unknown>, args: 
  */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
+  // The logger and the config loader are loaded with the first command that
+  // runs: `--help` and `--version` need neither pino nor zod nor yaml.
   let logger: Logger | undefined;
-  const log = () => (logger ??= createLogger(io.env));
+  let createLogger: ((env: NodeJS.ProcessEnv) => Logger) | undefined;
+  const log = () => (logger ??= createLogger!(io.env));
   const program = new Command('packuilon')
     .version(VERSION)
     .description('Aquilon profile changes → rendered Packer build files in git → CI builds, tests and promotes images')
@@ -31,6 +33,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     sub.action(async (...params: unknown[]) => {
       const cmd = params[params.length - 1] as Command;
       const options = cmd.opts();
+      const [{ loadConfig }, logging] = await Promise.all([import('../config/index.js'), import('../shared/log.js')]);
+      createLogger = logging.createLogger;
       const context: CommandContext = {
         io,
         get log() {
@@ -97,7 +101,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     const code = exitCodeOf(error);
     io.stderr.write(`packuilon: ${messageOf(error)}\n`);
-    if (!(error instanceof PackuilonError) || code !== EXIT.usage) log().error({ err: messageOf(error) }, 'command failed');
+    if (createLogger && (!(error instanceof PackuilonError) || code !== EXIT.usage)) log().error({ err: messageOf(error) }, 'command failed');
     return code;
   }
   return exitCode;

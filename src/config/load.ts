@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
-import { z, formatIssues } from '../shared/zod.js';
+import type { core } from 'zod/mini';
+import { formatIssues } from '../shared/zod.js';
 import { ConfigError } from '../shared/errors.js';
 import { Config } from './schema.js';
 
@@ -75,8 +76,8 @@ type Scalar = 'string' | 'number' | 'boolean';
 /** `PACKUILON_` + the key's path in upper snake case, for every scalar key of the schema. */
 export function environmentKeys(): Map<string, { path: string[]; kind: Scalar }> {
   const keys = new Map<string, { path: string[]; kind: Scalar }>();
-  const walk = (schema: z.core.$ZodType, path: string[]): void => {
-    const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+  const walk = (schema: core.$ZodType, path: string[]): void => {
+    const def = schema._zod.def as { type: string; innerType?: core.$ZodType; shape?: Record<string, core.$ZodType> };
     if (def.innerType) return walk(def.innerType, path);
     if (def.type === 'object' && def.shape) {
       for (const [key, child] of Object.entries(def.shape)) walk(child, [...path, key]);

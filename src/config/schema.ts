@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import '../shared/zod.js';
 
 // Our own file: strict objects, so an unknown key is reported as a typo.
 // Every field is described; `npm run schema` turns this into schema/packuilon.schema.json.

@@ -36,6 +36,10 @@ export async function scanForChanges(options: {
   log: Logger;
   /** Download every matching profile, whatever its mtime (baseline, or a state without digests). */
   all?: boolean;
+  /** Keep the text of changed profiles [true]; a baseline needs only digests, and 20,000 texts are 400 MB. */
+  keepText?: boolean;
+  /** Called as soon as a changed profile is hashed (queue mode publishes while the rest downloads). */
+  onChanged?: (profile: ProfileInput) => void;
 }): Promise<ScanResult> {
   const { source, state, log } = options;
   const { listing } = options;
@@ -44,25 +48,28 @@ export async function scanForChanges(options: {
   log.info({ source: source.description, listed: listing.entries.length, matched: matched.length, toFetch: toFetch.length }, 'index read');
   const result: ScanResult = { matched, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
   let done = 0;
-  const fetched = await mapWithConcurrency(toFetch, options.concurrency, async (entry) => {
+  const keepText = options.keepText ?? true;
+  // Hashed in the worker, so an unchanged profile's text is garbage as soon as it is read.
+  await mapWithConcurrency(toFetch, options.concurrency, async (entry) => {
+    let text: string;
     try {
-      return { entry, text: await source.readProfile(entry.name) };
+      text = await source.readProfile(entry.name);
     } catch (error) {
-      return { entry, text: undefined, error: error as Error };
+      if (error instanceof InputError) result.bad.push({ entry, error });
+      else result.failed.push({ entry, error: error as Error });
+      return;
     } finally {
       if (++done % 500 === 0) log.info({ done, of: toFetch.length }, 'downloading profiles');
     }
-  });
-  for (const item of fetched) {
-    if (item.text === undefined) {
-      if (item.error instanceof InputError) result.bad.push({ entry: item.entry, error: item.error });
-      else result.failed.push({ entry: item.entry, error: item.error! });
-      continue;
+    const digest = sha256(text);
+    if (state.get(entry.name)?.digest === digest) {
+      result.unchanged.push({ entry, digest });
+      return;
     }
-    const digest = sha256(item.text);
-    if (state.get(item.entry.name)?.digest === digest) result.unchanged.push({ entry: item.entry, digest });
-    else result.changed.push({ entry: item.entry, profile: { name: item.entry.name, text: item.text, digest } });
-  }
+    const profile = { name: entry.name, text, digest };
+    options.onChanged?.(profile);
+    result.changed.push({ entry, profile: keepText ? profile : { ...profile, text: '' } });
+  });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
   for (const { entry, error } of result.bad) log.warn({ profile: entry.name, reason: error.problem }, 'profile rejected');
   for (const { entry, error } of result.failed) log.error({ profile: entry.name, error: error.message }, 'profile not downloaded; retried next pass');

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../shared/fs.js';
 import { ConfigError } from '../shared/errors.js';
@@ -13,46 +13,113 @@ export interface ProfileState {
 
 export type DetectorState = Map<string, ProfileState>;
 
-const FILE = 'detector-state.tsv';
-const HEADER = '# packuilon detector state v1: name\tmtime\tdigest\toutcome';
-const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'rejected', 'skipped', 'baseline']);
-
-/**
- * One line per profile, tab-separated (names cannot hold tabs or newlines):
- * read and written on every pass, and for 20,000 hosts a line format costs a
- * fraction of JSON's parse and stringify.
- */
-export async function readState(stateDir: string): Promise<{ state: DetectorState; exists: boolean }> {
-  const path = join(stateDir, FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: new Map(), exists: false };
-    throw new ConfigError(`${path}: cannot read detector state: ${(error as Error).message}`);
-  }
-  const lines = text.split('\n');
-  if (lines[0] !== HEADER || lines[lines.length - 1] !== '') {
-    throw new ConfigError(`${path}: detector state is damaged (unknown header or cut short); move it away and run detect --baseline`);
-  }
-  const state: DetectorState = new Map();
-  for (let index = 1; index < lines.length - 1; index++) {
-    const [name, mtime, digest, outcome] = lines[index]!.split('\t');
-    if (!name || mtime === undefined || digest === undefined || !outcome || !OUTCOMES.has(outcome)) {
-      throw new ConfigError(`${path}:${index + 1}: detector state is damaged; move it away and run detect --baseline`);
-    }
-    state.set(name, { mtime, digest, outcome: outcome as ProfileState['outcome'] });
-  }
-  return { state, exists: true };
+/** The state as read, with what saving needs to write only the difference. */
+export interface StateFile {
+  state: DetectorState;
+  exists: boolean;
+  generation: number;
+  journalLines: number;
 }
 
-/** Written whole and atomically: a crash leaves the old state, and the rerun redoes the pass. */
-export async function writeState(stateDir: string, state: DetectorState): Promise<void> {
-  const lines = [HEADER];
-  for (const name of [...state.keys()].sort()) {
-    const { mtime, digest, outcome } = state.get(name)!;
-    lines.push(`${name}\t${mtime}\t${digest}\t${outcome}`);
+const SNAPSHOT = 'detector-state.tsv';
+const JOURNAL = 'detector-state.journal';
+const SNAPSHOT_HEADER = /^# packuilon detector state v1 generation (\d+): name\tmtime\tdigest\toutcome$/;
+const JOURNAL_HEADER = /^# packuilon detector journal generation (\d+)$/;
+const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'rejected', 'skipped', 'baseline']);
+
+/*
+ * One line per profile, tab-separated (names hold no tabs or newlines): a
+ * snapshot, plus a journal of the lines that changed since. A pass that changed
+ * ten profiles of 20,000 appends ten lines instead of rewriting the file; the
+ * snapshot is rewritten when the journal grows past a quarter of it. A journal
+ * of another generation (left by a crash between the two) is ignored.
+ */
+export async function readState(stateDir: string): Promise<StateFile> {
+  const snapshotPath = join(stateDir, SNAPSHOT);
+  const text = await readOptional(snapshotPath);
+  if (text === undefined) return { state: new Map(), exists: false, generation: 0, journalLines: 0 };
+  const lines = text.split('\n');
+  const generation = Number(SNAPSHOT_HEADER.exec(lines[0] ?? '')?.[1]);
+  if (!Number.isInteger(generation) || lines[lines.length - 1] !== '') damaged(snapshotPath, 'unknown header or cut short');
+  const state: DetectorState = new Map();
+  for (let index = 1; index < lines.length - 1; index++) {
+    if (!applyLine(state, lines[index]!)) damaged(`${snapshotPath}:${index + 1}`, 'unreadable line');
   }
+  let journalLines = 0;
+  const journalPath = join(stateDir, JOURNAL);
+  const journal = (await readOptional(journalPath))?.split('\n');
+  if (journal && Number(JOURNAL_HEADER.exec(journal[0] ?? '')?.[1]) === generation) {
+    for (let index = 1; index < journal.length; index++) {
+      const line = journal[index]!;
+      if (line === '' && index === journal.length - 1) break;
+      // Only the last line can be torn by a crash mid-append; its pass is redone.
+      if (!applyLine(state, line)) {
+        // A torn tail is never appended to: the next save writes a snapshot.
+        if (index === journal.length - 1) return { state, exists: true, generation, journalLines: Number.MAX_SAFE_INTEGER };
+        damaged(`${journalPath}:${index + 1}`, 'unreadable line');
+      }
+      journalLines++;
+    }
+  }
+  return { state, exists: true, generation, journalLines };
+}
+
+/** Save `next`: nothing when nothing changed, else journal lines, else a new snapshot. Each step is durable before it returns. */
+export async function saveState(stateDir: string, file: StateFile, next: DetectorState): Promise<void> {
+  const changes: string[] = [];
+  for (const [name, entry] of next) {
+    const known = file.state.get(name);
+    if (!known || known.mtime !== entry.mtime || known.digest !== entry.digest || known.outcome !== entry.outcome) changes.push(formatLine(name, entry));
+  }
+  for (const name of file.state.keys()) if (!next.has(name)) changes.push(`${name}\t-`);
+  if (file.exists && changes.length === 0) return;
+  if (file.exists && file.journalLines + changes.length <= Math.max(1000, next.size / 4)) {
+    await appendDurably(join(stateDir, JOURNAL), file.journalLines === 0 ? [`# packuilon detector journal generation ${file.generation}`, ...changes] : changes, file.journalLines === 0);
+    return;
+  }
+  const generation = file.generation + 1;
+  const lines = [`# packuilon detector state v1 generation ${generation}: name\tmtime\tdigest\toutcome`];
+  for (const name of [...next.keys()].sort()) lines.push(formatLine(name, next.get(name)!));
   lines.push('');
-  await writeFileAtomic(join(stateDir, FILE), lines.join('\n'));
+  await writeFileAtomic(join(stateDir, SNAPSHOT), lines.join('\n'));
+  await rm(join(stateDir, JOURNAL), { force: true });
+}
+
+function formatLine(name: string, { mtime, digest, outcome }: ProfileState): string {
+  return `${name}\t${mtime}\t${digest}\t${outcome}`;
+}
+
+function applyLine(state: DetectorState, line: string): boolean {
+  const [name, mtime, digest, outcome] = line.split('\t');
+  if (!name || mtime === undefined) return false;
+  if (mtime === '-' && digest === undefined) {
+    state.delete(name);
+    return true;
+  }
+  if (digest === undefined || !outcome || !OUTCOMES.has(outcome)) return false;
+  state.set(name, { mtime, digest, outcome: outcome as ProfileState['outcome'] });
+  return true;
+}
+
+async function appendDurably(path: string, lines: string[], fresh: boolean): Promise<void> {
+  const handle = await open(path, fresh ? 'w' : 'a', 0o644);
+  try {
+    await handle.writeFile(`${lines.join('\n')}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`${path}: cannot read detector state: ${(error as Error).message}`);
+  }
+}
+
+function damaged(where: string, why: string): never {
+  throw new ConfigError(`${where}: detector state is damaged (${why}); move ${SNAPSHOT} and ${JOURNAL} away and run detect --baseline`);
 }

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { carryOverState, readState, scanForChanges, writeState } from '../detect/index.js';
+import { carryOverState, readState, scanForChanges, saveState } from '../detect/index.js';
 import { createGit } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
@@ -11,8 +11,9 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
   try {
-    const [{ state }, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
-    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false });
+    const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const { state } = stateFile;
+    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
     const next = carryOverState(scan, state);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
@@ -35,7 +36,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         else if (outcome.outcome === 'skipped') report.skipped++;
       }
     }
-    await writeState(loaded.paths.stateDir, next);
+    await saveState(loaded.paths.stateDir, stateFile, next);
     return report;
   } finally {
     source.close();

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { carryOverState, readState, restorePrevious, scanForChanges, writeState } from '../detect/index.js';
+import { carryOverState, readState, restorePrevious, scanForChanges, saveState } from '../detect/index.js';
 import type { ProfileInput } from '../model.js';
 import { createPublisher, HEADER } from '../queue/index.js';
 import { ConfigError } from '../shared/errors.js';
@@ -45,40 +45,45 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const url = brokerUrl(loaded, options.env);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
-  // Connect while the index downloads; only awaited when there is something to publish.
+  // Connect while the index downloads; used only when something changed.
   const connecting = createPublisher({ url, queue: loaded.config.queue.name, log });
   connecting.catch(() => undefined);
-  let used = false;
+  const confirms = new Map<string, Promise<void>>();
   try {
-    const [{ state }, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
-    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log });
+    const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const { state } = stateFile;
+    const scan = await scanForChanges({
+      source,
+      listing,
+      matcher,
+      state,
+      concurrency: loaded.config.aquilon.concurrency,
+      log,
+      keepText: false,
+      // Published as soon as hashed, in download order, while the rest downloads.
+      onChanged: (profile) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile)))),
+    });
     const next = carryOverState(scan, state);
     const report = { ...reportOf(scan, false), published: 0 };
-    if (scan.changed.length > 0) {
-      used = true;
-      const publisher = await connecting;
+    // A broker that cannot be reached fails the pass as one error; nothing is recorded.
+    if (scan.changed.length > 0) await connecting;
+    for (const { entry, profile } of scan.changed) {
       try {
-        // Sent in order on one channel, confirmed concurrently: one disk sync covers many.
-        const confirms = await Promise.allSettled(scan.changed.map(({ profile }) => publisher.publish(messageOf(profile))));
-        confirms.forEach((confirm, index) => {
-          const { entry, profile } = scan.changed[index]!;
-          if (confirm.status === 'fulfilled') {
-            next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
-            report.published++;
-          } else {
-            // Not confirmed: the old record stays, the next pass publishes it again.
-            restorePrevious(next, state, [entry.name]);
-            report.failed.push({ profile: entry.name, error: (confirm.reason as Error).message });
-          }
-        });
-      } finally {
-        await publisher.close();
+        await confirms.get(entry.name);
+        next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
+        report.published++;
+      } catch (error) {
+        // Not confirmed: the old record stays, the next pass publishes it again.
+        restorePrevious(next, state, [entry.name]);
+        report.failed.push({ profile: entry.name, error: (error as Error).message });
       }
     }
-    await writeState(loaded.paths.stateDir, next);
+    await saveState(loaded.paths.stateDir, stateFile, next);
+    if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
     return report;
   } finally {
     source.close();
-    if (!used) void connecting.then((publisher) => publisher.close(), () => undefined);
+    await Promise.allSettled(confirms.values());
+    await connecting.then((publisher) => publisher.close(), () => undefined);
   }
 }

@@ -88,7 +88,7 @@ export async function createPublisher({ url, queue, log: parentLog }: PublisherO
         messageId,
         headers,
       });
-      log.info({ messageId, profile: headers[HEADER.profile] }, 'published');
+      log.debug({ messageId, profile: headers[HEADER.profile] }, 'published');
     },
     async close() {
       closed = true;

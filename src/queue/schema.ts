@@ -1,6 +1,7 @@
 // Message headers: the names Packuilon writes, and how a delivery's headers are
 // read. The seed's Python tools send no headers at all, so every one is optional.
-import { z } from '../shared/zod.js';
+import * as z from 'zod/mini';
+import '../shared/zod.js';
 import { sha256 } from '../shared/digest.js';
 
 export const HEADER = {

@@ -1,6 +1,7 @@
 import type { ProfileFacts } from '../model.js';
 import { InputError } from '../shared/errors.js';
-import { z } from '../shared/zod.js';
+import type { core } from 'zod/mini';
+import '../shared/zod.js';
 import { ProfileDocument } from './schema.js';
 
 /** Key parts end up in paths, image names and shell commands: a conservative charset. */
@@ -41,7 +42,7 @@ export function parseProfile(name: string, text: string): ProfileFacts {
   return facts;
 }
 
-function describePath(issue: z.core.$ZodIssue): string {
+function describePath(issue: core.$ZodIssue): string {
   // A union failure on the branch is clearer as "type: expected domain or sandbox".
   return issue.path.map(String).join('.');
 }

@@ -1,4 +1,5 @@
-import { z } from '../shared/zod.js';
+import * as z from 'zod/mini';
+import '../shared/zod.js';
 
 // Lenient for Aquilon's data: only the fields we use, everything else passes.
 const named = z.looseObject({ name: z.string() });
