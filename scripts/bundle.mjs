@@ -2,11 +2,14 @@
 // imports (a process that publishes ten messages must not parse git's or
 // migrate's code). tsc's dist/ stays the library build.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const source = readFileSync(new URL('../src/version.ts', import.meta.url), 'utf8');
 if (!source.includes(`'${version}'`)) throw new Error(`src/version.ts does not say ${version} (package.json)`);
+
+// Chunk names carry content hashes: clear old ones so dist/ holds one build.
+rmSync(new URL('../dist/bundle/', import.meta.url), { recursive: true, force: true });
 
 await build({
   entryPoints: { packuilon: 'src/cli/run.ts' },

@@ -1,6 +1,6 @@
 // Writes schema/packuilon.schema.json from the zod config schema; `--check` fails if it is stale.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { z } from '../src/shared/zod.js';
+import * as z from 'zod/mini';
 import { Config } from '../src/config/schema.js';
 
 const file = new URL('../schema/packuilon.schema.json', import.meta.url);

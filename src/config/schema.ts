@@ -32,7 +32,7 @@ export const QueueConfig = z.strictObject({
   ),
   password_env: z.optional(text('name of an environment variable holding the broker password')),
   name: z._default(text('durable queue name, shared with the seed\'s scripts'), 'build-queue'),
-  prefetch: z._default(z.int().check(z.minimum(1), z.maximum(10000), z.describe('messages in hand at once')), 100),
+  prefetch: z._default(z.int().check(z.minimum(1), z.maximum(10000), z.describe('messages in hand at once, and the largest batch: one push per batch')), 400),
   max_message_bytes: z._default(
     z.int().check(z.positive(), z.describe('larger messages are dead-lettered')),
     16 * 1024 * 1024,

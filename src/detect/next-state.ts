@@ -1,5 +1,5 @@
 import type { ScanResult } from './scan.js';
-import type { DetectorState, ProfileState } from './state.js';
+import { DetectorState } from './state.js';
 
 /**
  * The state after a pass, before the changed profiles are handed on: entries
@@ -7,11 +7,8 @@ import type { DetectorState, ProfileState } from './state.js';
  * input is recorded as handled, and profiles gone from the index are dropped.
  */
 export function carryOverState(scan: ScanResult, state: DetectorState): DetectorState {
-  const next: DetectorState = new Map();
-  for (const entry of scan.matched) {
-    const known = state.get(entry.name);
-    if (known && known.mtime === entry.mtime) next.set(entry.name, known);
-  }
+  const next = new DetectorState();
+  for (const entry of scan.matched) if (state.isAt(entry.name, entry.mtime)) next.copyFrom(state, entry.name);
   for (const { entry, digest } of scan.unchanged) {
     next.set(entry.name, { mtime: entry.mtime, digest, outcome: state.get(entry.name)?.outcome ?? 'unchanged' });
   }
@@ -22,9 +19,5 @@ export function carryOverState(scan: ScanResult, state: DetectorState): Detector
 
 /** Work not handed on keeps its old record (or none), so the next pass tries it again. */
 export function restorePrevious(next: DetectorState, state: DetectorState, names: string[]): void {
-  for (const name of names) {
-    const known: ProfileState | undefined = state.get(name);
-    if (known) next.set(name, known);
-    else next.delete(name);
-  }
+  for (const name of names) next.copyFrom(state, name);
 }

@@ -23,7 +23,7 @@ export interface ScanResult {
 
 /** Which profiles to download: those whose index entry moved since the state recorded them. */
 export function entriesToFetch(entries: IndexEntry[], state: DetectorState): IndexEntry[] {
-  return entries.filter((entry) => state.get(entry.name)?.mtime !== entry.mtime);
+  return entries.filter((entry) => !state.isAt(entry.name, entry.mtime));
 }
 
 export async function scanForChanges(options: {

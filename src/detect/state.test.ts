@@ -2,15 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readState, saveState, type DetectorState } from './state.js';
+import { DetectorState, readState, saveState } from './state.js';
 import { ConfigError } from '../shared/errors.js';
 import { tempDir } from '../../test/support/git-repos.js';
 
 const entry = (mtime: string, digest = `sha256:${mtime}`) => ({ mtime, digest, outcome: 'committed' as const });
 
 function stateOf(count: number, mtime = '1'): DetectorState {
-  return new Map(Array.from({ length: count }, (_, i) => [`host${i}.json`, entry(mtime)]));
+  return DetectorState.of(Array.from({ length: count }, (_, i) => [`host${i}.json`, entry(mtime)] as [string, ReturnType<typeof entry>]));
 }
+const copy = (state: DetectorState) => DetectorState.of([...state.names()].map((name) => [name, state.get(name)!] as [string, ReturnType<typeof entry>]));
 
 describe('detector state: snapshot + journal', () => {
   it('round-trips, appends only what changed, and writes nothing when nothing changed', async () => {
@@ -20,15 +21,15 @@ describe('detector state: snapshot + journal', () => {
       const snapshot = readFileSync(join(dir.path, 'detector-state.tsv'), 'utf8');
       const first = await readState(dir.path);
       assert.equal(first.state.size, 5000);
-      const next = new Map(first.state);
+      const next = copy(first.state);
       next.set('host7.json', entry('2'));
       next.delete('host8.json');
       await saveState(dir.path, first, next);
       assert.equal(readFileSync(join(dir.path, 'detector-state.tsv'), 'utf8'), snapshot);
       assert.equal(readFileSync(join(dir.path, 'detector-state.journal'), 'utf8'), '# packuilon detector journal generation 1\nhost7.json\t2\tsha256:2\tcommitted\nhost8.json\t-\n');
       const second = await readState(dir.path);
-      assert.deepEqual(second.state, next);
-      await saveState(dir.path, second, new Map(second.state));
+      assert.deepEqual(second.state.lines(), next.lines());
+      await saveState(dir.path, second, copy(second.state));
       assert.equal(readFileSync(join(dir.path, 'detector-state.journal'), 'utf8').split('\n').length, 4);
     } finally {
       dir.remove();
@@ -44,7 +45,7 @@ describe('detector state: snapshot + journal', () => {
       assert.ok(!existsSync(join(dir.path, 'detector-state.journal')));
       const read = await readState(dir.path);
       assert.equal(read.generation, 2);
-      assert.deepEqual(read.state, next);
+      assert.deepEqual(read.state.lines(), next.lines());
     } finally {
       dir.remove();
     }
@@ -55,7 +56,9 @@ describe('detector state: snapshot + journal', () => {
     try {
       await saveState(dir.path, await readState(dir.path), stateOf(10));
       const file = await readState(dir.path);
-      await saveState(dir.path, file, new Map([...file.state, ['new.json', entry('3')]]));
+      const more = copy(file.state);
+      more.set('new.json', entry('3'));
+      await saveState(dir.path, file, more);
       appendFileSync(join(dir.path, 'detector-state.journal'), 'host1.json\t9\tsha2');
       const torn = await readState(dir.path);
       assert.equal(torn.state.get('host1.json')!.mtime, '1');

@@ -26,8 +26,7 @@ export interface RepoTarget {
 
 interface ImageGroup {
   spec: ImageSpec;
-  profiles: ProfileRef[];
-  messageIds: string[];
+  members: { ref: ProfileRef; messageId?: string }[];
 }
 
 export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
@@ -82,10 +81,10 @@ export async function processProfiles(options: {
             return;
           }
           const { spec } = resolution;
-          const group = groups.get(spec.key) ?? { spec, profiles: [], messageIds: [] };
+          const group = groups.get(spec.key) ?? { spec, members: [] };
           group.spec = spec;
-          group.profiles = [...group.profiles.filter((p) => p.name !== input.profile.name), { name: input.profile.name, digest: input.profile.digest }];
-          if (input.messageId) group.messageIds.push(input.messageId);
+          const ref = { name: input.profile.name, digest: input.profile.digest };
+          group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, ...(input.messageId ? { messageId: input.messageId } : {}) }];
           groups.set(spec.key, group);
           outcome.key = spec.key;
         } catch (error) {
@@ -97,17 +96,22 @@ export async function processProfiles(options: {
       const manifests = await base.readFiles([...groups.keys()].map((key) => `images/${key}/${MANIFEST_FILE}`));
       return [...groups.values()].map((group): ImageChange => {
         const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
+        const recorded = profilesOfManifest(previous);
+        // A redelivered profile the image already records is not this commit's cause:
+        // claiming it again would tell `history` it changed twice.
+        const fresh = group.members.filter((m) => recorded[m.ref.name] !== m.ref.digest);
+        const claimed = fresh.length > 0 ? fresh : group.members;
         return {
           key: group.spec.key,
           files: renderImage({
             spec: group.spec,
             templates: group.spec.templates.map((path) => templates.get(path)!),
-            previousProfiles: profilesOfManifest(previous),
-            profiles: group.profiles,
+            previousProfiles: recorded,
+            profiles: group.members.map((m) => m.ref),
             generator: GENERATOR,
           }),
-          subject: subjectOf(group, previous === undefined),
-          trailers: { profiles: group.profiles, trigger: options.trigger, messageIds: group.messageIds },
+          subject: subjectOf(claimed.map((m) => m.ref.name), previous === undefined),
+          trailers: { profiles: claimed.map((m) => m.ref), trigger: options.trigger, messageIds: claimed.flatMap((m) => (m.messageId ? [m.messageId] : [])) },
         };
       });
     },
@@ -126,9 +130,9 @@ export async function processProfiles(options: {
   return { outcomes, commits: result.commits.length, head: result.head, pushed: result.pushed, attempts: result.attempts };
 }
 
-function subjectOf(group: ImageGroup, isNew: boolean): string {
-  const [first] = group.profiles.map((p) => p.name).sort();
-  const others = group.profiles.length - 1;
+function subjectOf(names: string[], isNew: boolean): string {
+  const [first] = [...names].sort();
+  const others = names.length - 1;
   const who = others > 0 ? `${first} and ${others} other profile${others > 1 ? 's' : ''}` : first;
   return isNew ? `new image from ${who}` : `rebuild for ${who}`;
 }

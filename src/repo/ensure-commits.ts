@@ -58,7 +58,8 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
         }));
       },
     };
-    const changes = (await options.prepare(view)).filter((change) => differs(change, tree));
+    const counts = filesByKey(tree);
+    const changes = (await options.prepare(view)).filter((change) => differs(change, tree, counts));
     const head = changes.length ? await writeCommits(git, base, changes, await committerIdentity(git, options.now?.() ?? new Date())) : base;
     let pushed = false;
     if (remote && head && head !== remoteTip) {
@@ -119,10 +120,18 @@ async function chooseBase(git: Git, local: string | null, remoteTip: string | nu
   return resolveRef(git, 'HEAD');
 }
 
-function differs(change: ImageChange, tree: Map<string, string>): boolean {
-  const prefix = `images/${change.key}/`;
-  const current = [...tree.keys()].filter((path) => path.startsWith(prefix));
-  if (current.length !== change.files.length) return true;
+/** Files under images/<key>/ at the base, by key: compared once per change instead of scanning the tree. */
+function filesByKey(tree: Map<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const path of tree.keys()) {
+    const key = path.split('/', 3)[1];
+    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function differs(change: ImageChange, tree: Map<string, string>, counts: Map<string, number>): boolean {
+  if ((counts.get(change.key) ?? 0) !== change.files.length) return true;
   return change.files.some((file) => tree.get(`images/${file.path}`) !== gitBlobId(file.content));
 }
 

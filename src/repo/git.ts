@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { rm, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ToolError, TransientError, redact } from '../shared/errors.js';
 
 /**
@@ -26,7 +28,15 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
   };
   return {
     dir,
-    run: (args, options = {}) => runGit(dir, gitEnv, args, options),
+    run: async (args, options = {}) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await runGit(dir, gitEnv, args, options);
+        } catch (error) {
+          if (attempt >= 3 || !(await removeStaleLock(dir, error))) throw error;
+        }
+      }
+    },
   };
 }
 
@@ -51,6 +61,30 @@ function runGit(
     child.stdin.on('error', () => undefined); // git may exit before reading all input; 'close' reports why
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A lock older than this was left by a git that died (killed with its consumer): git itself never holds one that long here. */
+const STALE_LOCK_MS = 10_000;
+
+/**
+ * git refuses to start while a `*.lock` file exists, and one that was killed
+ * leaves it behind: every later batch would fail for ever. git fails before
+ * changing anything when it cannot take a lock, so removing a stale one and
+ * running again is safe.
+ */
+async function removeStaleLock(dir: string, error: unknown): Promise<boolean> {
+  if (!(error instanceof ToolError)) return false;
+  const lock = /Unable to create '([^']+\.lock)': File exists/.exec(error.stderr)?.[1];
+  if (!lock) return false;
+  const path = resolve(dir, lock);
+  const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => Infinity);
+  if (age === Infinity) return true; // gone meanwhile: just run again
+  if (age < STALE_LOCK_MS) {
+    await new Promise((done) => setTimeout(done, Math.min(1000, STALE_LOCK_MS - age)));
+    return true;
+  }
+  await rm(path, { force: true });
+  return true;
 }
 
 const NETWORK = /Could not resolve host|Connection refused|Connection timed out|unable to access|Could not read from remote|early EOF|The remote end hung up|does not appear to be a git repository/i;

@@ -8,6 +8,8 @@
  *   BENCH_RUNS=7 npm run bench       runs per scenario (default 5, quick 3)
  *   BENCH_TOUCHED=100                touched-only recompiles per run (default 100)
  *   BENCH_CLI=path/to/entry.mjs      benchmark another build (A/B of a fix; docs untouched)
+ *   BENCH_AB="a=x.mjs,b=y.mjs"       interleaved A/B: every run of every scenario with each
+ *                                    entry in turn; prints medians and ratios to the first
  *
  * Every measured run is the REAL CLI as a child process
  * (`node --import rss-preload.mjs bin/packuilon.mjs detect --config … --json`): wall
@@ -20,6 +22,7 @@
  * fails the bench.
  */
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import {
   closeSync,
@@ -47,9 +50,15 @@ import { gitEnv } from '../support/git-repos.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH_DIR = join(ROOT, '.tmp', 'bench');
-/** BENCH_CLI: another entry point (an A/B build of a proposed fix); the docs are then left alone. */
-const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(ROOT, 'bin', 'packuilon.mjs');
-const CLI_UNBUNDLED = join(ROOT, 'dist', 'cli', 'run.js');
+/**
+ * The CLI under test: a private copy of bin/ + dist/ taken at start (others may
+ * rebuild dist/ during a 10-minute run). BENCH_CLI: another entry point (an A/B
+ * build of a proposed fix); the docs are then left alone.
+ */
+const CLI_COPY = join(BENCH_DIR, 'cli');
+const CLI = process.env.BENCH_CLI ? resolve(process.env.BENCH_CLI) : join(CLI_COPY, 'bin', 'packuilon.mjs');
+/** The tsc output, for profiled runs: frames then name src/ modules instead of bundle chunks. */
+const CLI_UNBUNDLED = join(CLI_COPY, 'dist', 'cli', 'run.js');
 const PRELOAD = pathToFileURL(join(ROOT, 'test', 'bench', 'rss-preload.mjs')).href;
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 const HEADER_PROFILE = 'packuilon-profile';
@@ -86,7 +95,15 @@ const params = {
   runs: envRuns ?? (quick ? 3 : 5),
 };
 const onlyRe = flags.only ? new RegExp(flags.only) : undefined;
-const writeDocs = !quick && !onlyRe && !process.env.BENCH_CLI && flags['no-docs'] !== true;
+/** Interleaved A/B: label=entry pairs; the first is the reference. */
+const abVariants: { label: string; entry: string }[] | undefined = process.env.BENCH_AB
+  ? process.env.BENCH_AB.split(',').map((pair) => {
+      const [label, entry] = pair.split('=');
+      if (!label || !entry) throw new Error(`BENCH_AB: expected label=entry,…; got ${pair}`);
+      return { label, entry: resolve(entry) };
+    })
+  : undefined;
+const writeDocs = !quick && !onlyRe && !process.env.BENCH_CLI && !abVariants && flags['no-docs'] !== true;
 
 const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
@@ -247,6 +264,8 @@ interface RunResult {
   fetched: number;
   expectedFetched: number;
   messages: number;
+  /** ms from spawn to the CLI's `index read` log line: start-up, config, state read, index download + parse. */
+  indexReadMs: number | undefined;
   problems: string[];
 }
 
@@ -349,7 +368,8 @@ async function setUpGroup(group: Group, server: AquilonServer, env: Record<strin
   mkdirSync(join(group.dir, 'state'), { recursive: true });
   writeConfig(group, server);
   syncDisks();
-  const baseline = await runChild(['detect', '--config', group.config, '--baseline', '--json'], { env, tag: `${group.id}-baseline` });
+  // A/B: the reference variant writes the baseline (the state format may differ between builds).
+  const baseline = await runChild(['detect', '--config', group.config, '--baseline', '--json'], { env, tag: `${group.id}-baseline`, entry: abVariants?.[0]?.entry ?? CLI });
   if (baseline.code !== 0) throw new Error(`${group.id}: detect --baseline exited ${baseline.code}\n${baseline.stderr.slice(-2000)}`);
   const report = JSON.parse(baseline.stdout) as { matched: number; fetched: number };
   log(`${group.id}: baseline of ${fmtInt(report.matched)} matching profiles in ${baseline.seconds.toFixed(2)} s, ${fmtMb(baseline.rssKib)} MB`);
@@ -366,6 +386,19 @@ function restoreGroup(group: Group): void {
     rmSync(join(group.dir, part), { recursive: true, force: true });
     sh('cp', ['-a', join(group.dir, 'snapshot', part), join(group.dir, part)]);
   }
+}
+
+function indexReadAt(child: ChildRun): number | undefined {
+  for (const line of child.stderr.split('\n')) {
+    if (!line.includes('"index read"')) continue;
+    try {
+      const time = (JSON.parse(line) as { time?: string }).time;
+      if (time) return Date.parse(time) - child.spawnedAtMs;
+    } catch {
+      // not a log line
+    }
+  }
+  return undefined;
 }
 
 function compare(expected: string[], seen: string[]): { missed: string[]; spurious: string[] } {
@@ -470,11 +503,56 @@ async function runScenario(
       fetched: report?.fetched ?? -1,
       expectedFetched,
       messages,
+      indexReadMs: indexReadAt(child),
       problems,
     },
     child,
     matched: report?.matched ?? 0,
   };
+}
+
+// ---------------------------------------------------------------- interleaved A/B (BENCH_AB)
+
+async function runAb(
+  scenarios: Scenario[],
+  site: SiteCache,
+  env: Record<string, string>,
+  queue: QueueTools | undefined,
+  variants: { label: string; entry: string }[],
+): Promise<string[]> {
+  const lines = [
+    `Interleaved A/B, ${params.runs} runs of each variant per scenario (variants alternate run by run), N=${fmtInt(params.hosts)}:`,
+    '',
+    `| scenario | ${variants.map((v) => `${v.label} median s (min–max)`).join(' | ')} | ${variants.slice(1).map((v) => `${v.label} / ${variants[0]!.label}`).join(' | ')} | missed | spurious |`,
+    `|---|${variants.map(() => '--:').join('|')}|${variants.slice(1).map(() => '--:').join('|')}|--:|--:|`,
+  ];
+  let failed = false;
+  for (const scenario of scenarios) {
+    const seconds = variants.map(() => [] as number[]);
+    let missed = 0;
+    let spurious = 0;
+    for (let i = 0; i < params.runs; i++) {
+      // Rotate the order too, so no variant always runs first after a restore.
+      for (let j = 0; j < variants.length; j++) {
+        const v = (i + j) % variants.length;
+        const { result } = await runScenario(scenario, site, env, queue, i, { entry: variants[v]!.entry, tag: `${scenario.id}-ab${v}-${i}` });
+        seconds[v]!.push(result.seconds);
+        missed += result.missed;
+        spurious += result.spurious;
+        if (result.problems.length) {
+          failed = true;
+          log(`${scenario.id} ${variants[v]!.label}: ${result.problems.join('; ')}`);
+        }
+      }
+      log(`${scenario.id} run ${i + 1}/${params.runs}: ${variants.map((v, k) => `${v.label} ${seconds[k]!.at(-1)!.toFixed(3)} s`).join(', ')}`);
+    }
+    const medians = seconds.map(median);
+    lines.push(
+      `| ${scenario.id} | ${seconds.map((xs, k) => `${fmtS(medians[k]!)} (${fmtS(Math.min(...xs))}–${fmtS(Math.max(...xs))})`).join(' | ')} | ${medians.slice(1).map((m) => (m / medians[0]!).toFixed(2)).join(' | ')} | ${missed} | ${spurious} |`,
+    );
+  }
+  if (failed) throw new Error('A/B: some runs were not correct (see above)');
+  return lines;
 }
 
 // ---------------------------------------------------------------- profiling (--profile)
@@ -496,7 +574,10 @@ async function profileScenario(scenario: Scenario, site: SiteCache, env: Record<
   const file = newestCpuProfile(dir);
   if (file) {
     const cpu = summariseCpuProfile(file, ROOT);
-    lines.push(`CPU profile ${cpu.totalMs.toFixed(0)} ms (main thread), self time by module:`, '');
+    lines.push(`Phases from the CPU profile (${cpu.totalMs.toFixed(0)} ms profiled; the innermost phase function on each sampled stack; idle = waiting for I/O, git or the broker):`, '');
+    lines.push('| phase | CPU ms | first sample ms | last sample ms |', '|---|--:|--:|--:|');
+    for (const p of cpu.phases) lines.push(`| ${p.phase} | ${p.cpuMs.toFixed(0)} | ${p.firstMs.toFixed(0)} | ${p.lastMs.toFixed(0)} |`);
+    lines.push('', `Self time by module:`, '');
     lines.push('| module | ms | % |', '|---|--:|--:|');
     for (const m of cpu.byModule.slice(0, 14)) lines.push(`| ${m.name} | ${m.ms.toFixed(0)} | ${((m.ms / cpu.totalMs) * 100).toFixed(1)} |`);
     lines.push('', 'Top functions (self time):', '', '| function | where | ms |', '|---|---|--:|');
@@ -531,8 +612,8 @@ function scenarioTable(results: ScenarioResult[], mode: Mode): string[] {
   if (!rows.length) return [];
   const head =
     mode === 'direct'
-      ? ['| match | matched | K changed | touched (matching) | runs | median s | min s | max s | peak RSS median MB | peak RSS max MB | commits | missed | spurious |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|']
-      : ['| match | matched | K changed | touched (matching) | runs | median s | min s | max s | peak RSS median MB | peak RSS max MB | messages | missed | spurious |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
+      ? ['| match | matched | K changed | touched (matching) | runs | median s | min s | max s | index read at (ms) | peak RSS median MB | peak RSS max MB | commits | missed | spurious |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|']
+      : ['| match | matched | K changed | touched (matching) | runs | median s | min s | max s | index read at (ms) | peak RSS median MB | peak RSS max MB | messages | missed | spurious |', '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|'];
   const lines = [...head];
   for (const r of rows) {
     const st = statsOf(r.runs);
@@ -541,8 +622,9 @@ function scenarioTable(results: ScenarioResult[], mode: Mode): string[] {
     const missed = r.runs.reduce((a, x) => a + x.missed, 0);
     const spurious = r.runs.reduce((a, x) => a + x.spurious, 0);
     const work = mode === 'direct' ? fmtInt(first.commits) : fmtInt(first.messages);
+    const indexRead = r.runs.map((x) => x.indexReadMs).filter((x): x is number => x !== undefined);
     lines.push(
-      `| ${r.scenario.group.matchLabel} | ${fmtInt(r.matched)} | ${fmtInt(r.scenario.k)} | ${fmtInt(touched)} | ${r.runs.length} | **${fmtS(st.median)}** | ${fmtS(st.min)} | ${fmtS(st.max)} | ${fmtMb(st.rssMedian)} | ${fmtMb(st.rssMax)} | ${work} | ${missed} | ${spurious} |`,
+      `| ${r.scenario.group.matchLabel} | ${fmtInt(r.matched)} | ${fmtInt(r.scenario.k)} | ${fmtInt(touched)} | ${r.runs.length} | **${fmtS(st.median)}** | ${fmtS(st.min)} | ${fmtS(st.max)} | ${indexRead.length ? median(indexRead).toFixed(0) : '—'} | ${fmtMb(st.rssMedian)} | ${fmtMb(st.rssMax)} | ${work} | ${missed} | ${spurious} |`,
     );
   }
   return lines;
@@ -599,12 +681,13 @@ function renderReport(input: {
   const targets = targetRows(results);
   const lines: string[] = [];
   lines.push(`Produced by \`npm run bench\`${quick ? ' -- --quick' : ''} on ${date} (whole bench: ${input.wallMinutes.toFixed(1)} min).`, '');
+  lines.push(`- CLI: dist/bundle as built by \`npm run build\` at the start of the bench (bundle sha256 \`${cliFingerprint}…\`${process.env.BENCH_CLI ? `; BENCH_CLI=${process.env.BENCH_CLI}` : ''}).`);
   lines.push(`- Machine: ${machine()}${input.rabbitVersion ? `, RabbitMQ ${input.rabbitVersion} (private node, loopback)` : ''}. The machine is shared: figures are medians of several runs.`);
   lines.push(
     `- Site: ${fmtInt(params.hosts)} synthetic profiles (test/bench/gen-site.ts, seed ${params.seed}), ${(site.bytes / 1e6).toFixed(0)} MB, ${params.imageKeys} image keys, ${fmtInt(site.matching)} template hosts matching \`${PROFILE_MATCH}\`; served over HTTP by the loopback Aquilon server (test/support/aquilon-server.ts, in the bench process).`,
   );
   lines.push(
-    `- Each run: restore the state dir, work repo and bare remote to the snapshot taken after \`detect --baseline\`; apply the same \`mutateSite\` change (K content changes + ${params.touched} touched-only recompiles: among the template hosts where room is left plus ${params.touched} anywhere for the \`${PROFILE_MATCH}\` config; anywhere for the all-matching configs); then time \`node bin/packuilon.mjs detect --config … --json\` as a child process, spawn to exit. Peak RSS is the child's own \`ru_maxrss\` (test/bench/rss-preload.mjs); git's processes are not included.`,
+    `- Each run: restore the state dir, work repo and bare remote to the snapshot taken after \`detect --baseline\`; apply the same \`mutateSite\` change (K content changes + ${params.touched} touched-only recompiles: among the template hosts where room is left plus ${params.touched} anywhere for the \`${PROFILE_MATCH}\` config; anywhere for the all-matching configs); then time \`node bin/packuilon.mjs detect --config … --json\` as a child process, spawn to exit. "Index read at": ms from spawn to the CLI's \`index read\` log line (start-up, config, state read, index download and parse). Peak RSS is the child's own \`ru_maxrss\` (test/bench/rss-preload.mjs); git's processes are not included.`,
   );
   lines.push(`- Direct mode pushes to a bare remote on the same disk. Queue mode publishes persistent messages with publisher confirms to a durable queue; the queue is purged between runs.`, '');
   lines.push('### Direct mode (`trigger: direct`)', '', ...scenarioTable(results, 'direct'), '');
@@ -640,7 +723,7 @@ function updateDocs(block: string): void {
     const b = current.indexOf(END);
     text = a >= 0 && b > a ? `${current.slice(0, a)}${generated}${current.slice(b + END.length)}` : `${current.trimEnd()}\n\n${generated}\n`;
   } else {
-    text = `# Benchmarks\n\nRun with \`npm run bench\` (full, ~10 min) or \`npm run bench -- --quick\` (smoke, N=2,000; prints only).\n\n## \`packuilon detect\` end to end\n\n${generated}\n`;
+    text = `# Benchmarks\n\nRun with \`npm run bench\` (full, ~2 min after the first run) or \`npm run bench -- --quick\` (smoke, N=2,000; prints only).\n\n## \`packuilon detect\` end to end\n\n${generated}\n`;
   }
   mkdirSync(dirname(DOCS), { recursive: true });
   writeFileSync(DOCS, text);
@@ -648,10 +731,25 @@ function updateDocs(block: string): void {
 
 // ---------------------------------------------------------------- main
 
+let cliFingerprint = '';
+
+/** Copy bin/ and dist/ to .tmp/bench/cli (dependencies still resolve from ./node_modules); a short hash of the bundle. */
+function snapshotCli(): string {
+  rmSync(CLI_COPY, { recursive: true, force: true });
+  mkdirSync(CLI_COPY, { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json']) sh('cp', ['-a', join(ROOT, part), join(CLI_COPY, part)]);
+  const bundle = join(CLI_COPY, 'dist', 'bundle');
+  const files = sh('bash', ['-c', 'ls *.mjs | sort'], bundle).split('\n');
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(readFileSync(join(bundle, f)));
+  return hash.digest('hex').slice(0, 12);
+}
+
 async function main(): Promise<number> {
   const benchStarted = Date.now();
   if (!existsSync(join(ROOT, 'dist', 'bundle', 'packuilon.mjs'))) throw new Error('dist/bundle/packuilon.mjs is missing: run `npm run build` (scripts/bench.sh does)');
   mkdirSync(BENCH_DIR, { recursive: true });
+  cliFingerprint = snapshotCli();
   log(`N=${fmtInt(params.hosts)}, K=${params.ks.join('/')}, touched=${params.touched}, runs=${params.runs}${quick ? ' (quick)' : ''}`);
   const site = ensureSite();
   const server = await startAquilonServer({ dir: site.work });
@@ -675,6 +773,11 @@ async function main(): Promise<number> {
     }
     for (const group of usedGroups) await setUpGroup(group, server, env);
 
+    if (abVariants) {
+      const lines = await runAb(scenarios, site, env, queue, abVariants);
+      process.stdout.write(`\n${lines.join('\n')}\n`);
+      return 0;
+    }
     for (const scenario of scenarios) {
       const runs: RunResult[] = [];
       let matched = 0;

@@ -27,6 +27,8 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   totalMs: number;
+  /** Per phase marker (innermost marker function on the sampled stack): CPU ms and first/last sample, ms from profile start. */
+  phases: { phase: string; cpuMs: number; firstMs: number; lastMs: number }[];
   /** Self time by bucket: (idle) = waiting on I/O or child processes, (garbage collector), a module, … */
   byModule: { name: string; ms: number }[];
   topFunctions: { name: string; where: string; ms: number }[];
@@ -35,6 +37,7 @@ export interface ProfileSummary {
 /** Module a frame belongs to: a src/ file (from the tsc output under dist/), a dependency, node internals. */
 function moduleOf(url: string, root: string): string {
   if (!url) return '(native / V8)';
+  if (url.startsWith('node:internal/')) return `node:internal/${url.slice('node:internal/'.length).split('/').slice(0, 2).join('/').replace(/\.js$/, '')}`;
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   let path = url;
   if (url.startsWith('file://')) {
@@ -50,14 +53,64 @@ function moduleOf(url: string, root: string): string {
     return `dep:${rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]}`;
   }
   const rel = relative(root, path);
-  if (rel.startsWith('dist/bundle/')) return `bundle:${rel.slice('dist/bundle/'.length)}`;
-  if (rel.startsWith('dist/')) return `src/${rel.slice('dist/'.length).replace(/\.js$/, '.ts')}`;
+  const dist = rel.lastIndexOf('dist/');
+  if (dist >= 0 && rel.startsWith('bundle/', dist + 5)) return `bundle:${rel.slice(dist + 'dist/bundle/'.length)}`;
+  if (dist >= 0) return `src/${rel.slice(dist + 'dist/'.length).replace(/\.js$/, '.ts')}`;
   return rel;
 }
+
+/**
+ * Phase markers, innermost wins: a sample whose stack holds one of these
+ * functions counts for that phase. Async functions show on the stack when
+ * resumed after an await, so first/last sample bound the phase well enough.
+ */
+const PHASES: { phase: string; test: (frame: CpuNode['callFrame']) => boolean }[] = [
+  { phase: 'module loading (ESM/CJS compile + link)', test: (f) => /^(compileSourceTextModule|compileForInternalLoader|wrapSafe|link|instantiate|_compile|ModuleJob|importModuleDynamically)$/.test(f.functionName) || /^node:internal\/modules\//.test(f.url) },
+  { phase: 'config (loadConfig: yaml + zod)', test: (f) => f.functionName === 'loadConfig' },
+  { phase: 'state read (readState)', test: (f) => f.functionName === 'readState' },
+  { phase: 'index parse (parseProfileIndex)', test: (f) => f.functionName === 'parseProfileIndex' },
+  { phase: 'profile downloads (http, sha256)', test: (f) => /^(readProfile|get|once|mapWithConcurrency|worker|sha256)$/.test(f.functionName) || /_http_|node:net|node:internal\/streams/.test(f.url) },
+  { phase: 'scan (scanForChanges)', test: (f) => f.functionName === 'scanForChanges' || f.functionName === 'entriesToFetch' },
+  { phase: 'resolve + render', test: (f) => /^(parseProfile|resolveImage|renderImage|renderManifest|stableJson|fillLegacyTemplate|renderLegacyTemplate|processProfiles)$/.test(f.functionName) || /\/(render|resolve)\//.test(f.url) },
+  { phase: 'git (spawn, fast-import input)', test: (f) => /^(runGit|writeCommits|ensureCommits|listImageFiles|readBlobs|resolveRef|spawn|ChildProcess\.spawn)$/.test(f.functionName) || /\/repo\//.test(f.url) },
+  { phase: 'amqp (connect, publish, confirms)', test: (f) => /^(createPublisher|publishChanges|confirmedSender|openConnection)$/.test(f.functionName) || /amqplib/.test(f.url) },
+  { phase: 'state update (carryOverState)', test: (f) => f.functionName === 'carryOverState' || f.functionName === 'restorePrevious' },
+  { phase: 'state write (writeState)', test: (f) => f.functionName === 'writeState' || f.functionName === 'writeFileAtomic' },
+  { phase: 'logging (pino)', test: (f) => /pino|sonic-boom/.test(f.url) },
+];
 
 export function summariseCpuProfile(file: string, root: string, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const phaseOf = new Map<number, string>();
+  const phaseFor = (id: number): string => {
+    const known = phaseOf.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id);
+    let phase = '';
+    if (node) {
+      if (/^\((idle|program|garbage collector)\)$/.test(node.callFrame.functionName)) phase = node.callFrame.functionName;
+      else {
+        phase = PHASES.find((p) => p.test(node.callFrame))?.phase ?? '';
+        const up = parent.get(id);
+        if (!phase && up !== undefined) phase = phaseFor(up);
+      }
+    }
+    phaseOf.set(id, phase || '(other)');
+    return phase || '(other)';
+  };
+  const phases = new Map<string, { cpuMs: number; firstMs: number; lastMs: number }>();
+  let clock = 0;
+  profile.samples.forEach((id, i) => {
+    clock += profile.timeDeltas[i] ?? 0;
+    const name = phaseFor(id);
+    const entry = phases.get(name) ?? { cpuMs: 0, firstMs: clock / 1000, lastMs: 0 };
+    entry.cpuMs += (profile.timeDeltas[i + 1] ?? 0) / 1000;
+    entry.lastMs = clock / 1000;
+    phases.set(name, entry);
+  });
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const modules = new Map<string, number>();
@@ -78,6 +131,7 @@ export function summariseCpuProfile(file: string, root: string, top = 15): Profi
   }
   return {
     totalMs: (profile.endTime - profile.startTime) / 1000,
+    phases: [...phases].map(([phase, v]) => ({ phase, ...v })).sort((a, b) => a.firstMs - b.firstMs),
     byModule: [...modules].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms),
     topFunctions: [...functions.values()]
       .sort((a, b) => b.us - a.us)
