@@ -10,6 +10,8 @@ import type { DetectorState } from './state.js';
 export interface ScanResult {
   /** Entries of the index that match; their state is kept, the rest is pruned. */
   matched: IndexEntry[];
+  /** How many matched entries the state knows: fewer than its size means some left the index. */
+  known: number;
   invalid: string[];
   /** Content differs from the state (or is new): oldest first, so the newest wins per image. */
   changed: { entry: IndexEntry; profile: ProfileInput }[];
@@ -19,11 +21,6 @@ export interface ScanResult {
   bad: { entry: IndexEntry; error: InputError }[];
   /** Could not be downloaded now: not recorded, retried next pass. */
   failed: { entry: IndexEntry; error: Error }[];
-}
-
-/** Which profiles to download: those whose index entry moved since the state recorded them. */
-export function entriesToFetch(entries: IndexEntry[], state: DetectorState): IndexEntry[] {
-  return entries.filter((entry) => !state.isAt(entry.name, entry.mtime));
 }
 
 export async function scanForChanges(options: {
@@ -44,9 +41,11 @@ export async function scanForChanges(options: {
   const { source, state, log } = options;
   const { listing } = options;
   const matched = listing.entries.filter((entry) => options.matcher(entry.name));
-  const toFetch = options.all ? matched : entriesToFetch(matched, state);
+  // Which profiles to download: those whose index entry moved since the state recorded them.
+  const { moved, known } = state.partition(matched);
+  const toFetch = options.all ? matched : moved;
   log.info({ source: source.description, listed: listing.entries.length, matched: matched.length, toFetch: toFetch.length }, 'index read');
-  const result: ScanResult = { matched, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
+  const result: ScanResult = { matched, known, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
   let done = 0;
   const keepText = options.keepText ?? true;
   // Hashed in the worker, so an unchanged profile's text is garbage as soon as it is read.

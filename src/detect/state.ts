@@ -12,20 +12,19 @@ export interface ProfileState {
 }
 
 /**
- * Profile name → its record, kept as the state file's text (`mtime\tdigest\toutcome`):
- * 20,000 hosts are read, compared and carried over every pass, and one string
- * per host instead of an object and three strings halves that pass's work.
+ * Profile name → its record, kept as the state file's text (`mtime\tdigest\toutcome`),
+ * changed in place during a pass with the first value of each changed name
+ * remembered: 20,000 hosts are read and compared every pass, and saving then
+ * touches only what changed.
  */
 export class DetectorState {
-  private readonly records: Map<string, string>;
-
-  constructor(records: Iterable<[string, string]> = []) {
-    this.records = new Map(records);
-  }
+  private readonly records = new Map<string, string>();
+  /** Names changed this pass → their record before the pass (undefined: none). */
+  private readonly before = new Map<string, string | undefined>();
 
   static of(entries: Iterable<[string, ProfileState]>): DetectorState {
     const state = new DetectorState();
-    for (const [name, record] of entries) state.set(name, record);
+    for (const [name, record] of entries) state.records.set(name, formatRecord(record));
     return state;
   }
 
@@ -40,48 +39,51 @@ export class DetectorState {
     return { mtime, digest, outcome: outcome as ProfileState['outcome'] };
   }
 
-  /** Whether the record of `name` was taken at this index mtime, without parsing it. */
-  isAt(name: string, mtime: string): boolean {
-    const text = this.records.get(name);
-    return text !== undefined && text.startsWith(mtime) && text.charCodeAt(mtime.length) === 9;
-  }
-
   set(name: string, record: ProfileState): void {
-    this.records.set(name, `${record.mtime}\t${record.digest}\t${record.outcome}`);
-  }
-
-  /** Take `name`'s record from another state as it is (or drop it there is none). */
-  copyFrom(other: DetectorState, name: string): void {
-    const text = other.records.get(name);
-    if (text === undefined) this.records.delete(name);
-    else this.records.set(name, text);
+    this.remember(name);
+    this.records.set(name, formatRecord(record));
   }
 
   delete(name: string): void {
+    this.remember(name);
     this.records.delete(name);
-  }
-
-  has(name: string): boolean {
-    return this.records.has(name);
   }
 
   names(): IterableIterator<string> {
     return this.records.keys();
   }
 
-  /** `name\tmtime\tdigest\toutcome` lines of the records that differ from `before`, and `name\t-` for the removed ones. */
-  changesSince(before: DetectorState): string[] {
-    const changes: string[] = [];
-    for (const [name, text] of this.records) if (before.records.get(name) !== text) changes.push(`${name}\t${text}`);
-    for (const name of before.records.keys()) if (!this.records.has(name)) changes.push(`${name}\t-`);
-    return changes;
+  /** One lookup per entry: those whose record was not taken at their index mtime, and how many have a record at all. */
+  partition(entries: readonly { name: string; mtime: string }[]): { moved: { name: string; mtime: string }[]; known: number } {
+    const moved: { name: string; mtime: string }[] = [];
+    let known = 0;
+    for (const entry of entries) {
+      const text = this.records.get(entry.name);
+      if (text === undefined) {
+        moved.push(entry);
+        continue;
+      }
+      known++;
+      if (!(text.startsWith(entry.mtime) && text.charCodeAt(entry.mtime.length) === 9)) moved.push(entry);
+    }
+    return { moved, known };
+  }
+
+  /** State-file lines for what changed this pass (`name\t-` for a removal). */
+  changeLines(): string[] {
+    const lines: string[] = [];
+    for (const [name, old] of this.before) {
+      const now = this.records.get(name);
+      if (now !== old) lines.push(now === undefined ? `${name}\t-` : `${name}\t${now}`);
+    }
+    return lines;
   }
 
   lines(): string[] {
     return [...this.records.keys()].sort().map((name) => `${name}\t${this.records.get(name)!}`);
   }
 
-  /** Apply one state-file line; false when it cannot be read. */
+  /** Apply one state-file line while reading; false when it cannot be read. */
   applyLine(line: string): boolean {
     const tab = line.indexOf('\t');
     if (tab <= 0) return false;
@@ -96,6 +98,14 @@ export class DetectorState {
     this.records.set(name, text);
     return true;
   }
+
+  private remember(name: string): void {
+    if (!this.before.has(name)) this.before.set(name, this.records.get(name));
+  }
+}
+
+function formatRecord({ mtime, digest, outcome }: ProfileState): string {
+  return `${mtime}\t${digest}\t${outcome}`;
 }
 
 /** The state as read, with what saving needs to write only the difference. */
@@ -149,9 +159,10 @@ export async function readState(stateDir: string): Promise<StateFile> {
   return { state, exists: true, generation, journalLines };
 }
 
-/** Save `next`: nothing when nothing changed, else journal lines, else a new snapshot. Each step is durable before it returns. */
-export async function saveState(stateDir: string, file: StateFile, next: DetectorState): Promise<void> {
-  const changes = next.changesSince(file.state);
+/** Save what changed since it was read: nothing, else journal lines, else a new snapshot. Each step is durable before it returns. */
+export async function saveState(stateDir: string, file: StateFile): Promise<void> {
+  const next = file.state;
+  const changes = next.changeLines();
   if (file.exists && changes.length === 0) return;
   if (file.exists && file.journalLines + changes.length <= Math.max(1000, next.size / 4)) {
     await appendDurably(join(stateDir, JOURNAL), file.journalLines === 0 ? [`# packuilon detector journal generation ${file.generation}`, ...changes] : changes, file.journalLines === 0);

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { carryOverState, readState, scanForChanges, saveState } from '../detect/index.js';
+import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
 import { createGit } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
@@ -15,10 +15,10 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const { state } = stateFile;
     const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
-    const next = carryOverState(scan, state);
+    applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
     if (options.baseline) {
-      for (const { entry, profile } of scan.changed) next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
+      for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
       const result = await processProfiles({
         inputs: scan.changed.map(({ profile }) => ({ profile })),
@@ -30,13 +30,13 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
-        next.set(outcome.profile, { mtime: mtimes.get(outcome.profile)!, digest: outcome.digest, outcome: outcome.outcome });
+        state.set(outcome.profile, { mtime: mtimes.get(outcome.profile)!, digest: outcome.digest, outcome: outcome.outcome });
         if (outcome.outcome === 'committed') report.committed++;
         else if (outcome.outcome === 'rejected') report.rejected++;
         else if (outcome.outcome === 'skipped') report.skipped++;
       }
     }
-    await saveState(loaded.paths.stateDir, stateFile, next);
+    await saveState(loaded.paths.stateDir, stateFile);
     return report;
   } finally {
     source.close();

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { carryOverState, readState, restorePrevious, scanForChanges, saveState } from '../detect/index.js';
+import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
 import type { ProfileInput } from '../model.js';
 import { createPublisher, HEADER } from '../queue/index.js';
 import { ConfigError } from '../shared/errors.js';
@@ -63,22 +63,21 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
       // Published as soon as hashed, in download order, while the rest downloads.
       onChanged: (profile) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile)))),
     });
-    const next = carryOverState(scan, state);
+    applyScan(state, scan);
     const report = { ...reportOf(scan, false), published: 0 };
     // A broker that cannot be reached fails the pass as one error; nothing is recorded.
     if (scan.changed.length > 0) await connecting;
     for (const { entry, profile } of scan.changed) {
       try {
         await confirms.get(entry.name);
-        next.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
+        state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
         report.published++;
       } catch (error) {
         // Not confirmed: the old record stays, the next pass publishes it again.
-        restorePrevious(next, state, [entry.name]);
         report.failed.push({ profile: entry.name, error: (error as Error).message });
       }
     }
-    await saveState(loaded.paths.stateDir, stateFile, next);
+    await saveState(loaded.paths.stateDir, stateFile);
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
     return report;
   } finally {
