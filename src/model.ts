@@ -71,3 +71,11 @@ export interface ImageChange {
   subject: string;
   trailers: Trailers;
 }
+
+/** Headers of a profile message on the queue: part of the contract with other publishers. */
+export const MESSAGE_HEADER = {
+  /** The profile's name in the Aquilon index. */
+  profile: 'packuilon-profile',
+  /** `sha256:<hex>` of the profile bytes. */
+  digest: 'packuilon-profile-digest',
+} as const;

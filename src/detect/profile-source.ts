@@ -9,8 +9,8 @@ import { parseProfileIndex, SAFE_PROFILE_NAME, type IndexEntry } from './profile
 export interface ProfileSource {
   readonly description: string;
   listProfiles(): Promise<{ entries: IndexEntry[]; invalid: string[] }>;
-  /** The profile's text, decompressed when its name ends in .gz. */
-  readProfile(name: string): Promise<string>;
+  /** The profile's bytes, decompressed when its name ends in .gz. */
+  readProfile(name: string): Promise<Buffer>;
   close(): void;
 }
 
@@ -69,10 +69,10 @@ export function createDirectoryProfileSource(dir: string): ProfileSource {
   };
 }
 
-function decode(name: string, bytes: Buffer): string {
-  if (!name.endsWith('.gz')) return bytes.toString('utf8');
+function decode(name: string, bytes: Buffer): Buffer {
+  if (!name.endsWith('.gz')) return bytes;
   try {
-    return gunzipSync(bytes).toString('utf8');
+    return gunzipSync(bytes);
   } catch (error) {
     // A corrupt archive is the profile's fault, not the network's.
     throw new InputError(name, '', `not a gzip file: ${(error as Error).message}`);

@@ -1,7 +1,6 @@
 import type { LoadedConfig } from '../config/index.js';
 import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
-import type { ProfileInput } from '../model.js';
-import { createPublisher, HEADER } from '../queue/index.js';
+import { MESSAGE_HEADER, type ProfileInput, type ProfileRef } from '../model.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
@@ -22,18 +21,19 @@ export function brokerUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string 
 }
 
 /** Body: the profile exactly as the seed's cdb2rabbit sent it, so both can share a queue during a migration. */
-function messageOf(profile: ProfileInput) {
+function messageOf(profile: ProfileRef, body: Buffer | string) {
   return {
-    body: profile.text,
+    body,
     messageId: `${profile.name}@${profile.digest}`,
-    headers: { [HEADER.profile]: profile.name, [HEADER.digest]: profile.digest },
+    headers: { [MESSAGE_HEADER.profile]: profile.name, [MESSAGE_HEADER.digest]: profile.digest },
   };
 }
 
 export async function publishProfiles(options: { loaded: LoadedConfig; log: Logger; env: NodeJS.ProcessEnv; profiles: ProfileInput[] }): Promise<void> {
+  const { createPublisher } = await import('../queue/index.js');
   const publisher = await createPublisher({ url: brokerUrl(options.loaded, options.env), queue: options.loaded.config.queue.name, log: options.log });
   try {
-    await Promise.all(options.profiles.map((profile) => publisher.publish(messageOf(profile))));
+    await Promise.all(options.profiles.map((profile) => publisher.publish(messageOf(profile, profile.text))));
   } finally {
     await publisher.close();
   }
@@ -45,12 +45,15 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const url = brokerUrl(loaded, options.env);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
-  // Connect while the index downloads; used only when something changed.
-  const connecting = createPublisher({ url, queue: loaded.config.queue.name, log });
+  // The index downloads and the state loads while the broker client is
+  // loaded and connects; the connection is used only when something changed.
+  const reading = Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+  reading.catch(() => undefined);
+  const connecting = import('../queue/index.js').then(({ createPublisher }) => createPublisher({ url, queue: loaded.config.queue.name, log }));
   connecting.catch(() => undefined);
   const confirms = new Map<string, Promise<void>>();
   try {
-    const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const [stateFile, listing] = await reading;
     const { state } = stateFile;
     const scan = await scanForChanges({
       source,
@@ -61,7 +64,7 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
       log,
       keepText: false,
       // Published as soon as hashed, in download order, while the rest downloads.
-      onChanged: (profile) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile)))),
+      onChanged: (profile, bytes) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile, bytes)))),
     });
     applyScan(state, scan);
     const report = { ...reportOf(scan, false), published: 0 };

@@ -3,12 +3,10 @@
 import * as z from 'zod/mini';
 import '../shared/zod.js';
 import { sha256 } from '../shared/digest.js';
+import { MESSAGE_HEADER } from '../model.js';
 
 export const HEADER = {
-  /** Set by the publisher: the profile's name in the Aquilon index. */
-  profile: 'packuilon-profile',
-  /** Set by the publisher: `sha256:<hex>` of the profile bytes. */
-  digest: 'packuilon-profile-digest',
+  ...MESSAGE_HEADER,
   /** Set when dead-lettering; replay strips every `x-packuilon-` header. */
   deadReason: 'x-packuilon-reason',
   deadProfile: 'x-packuilon-profile',
