@@ -10,6 +10,8 @@ import type { DetectorState } from './state.js';
 export interface ScanResult {
   /** Entries of the index that match; their state is kept, the rest is pruned. */
   matched: IndexEntry[];
+  /** Entries in the index, matching or not. */
+  listed: number;
   /** How many matched entries the state knows: fewer than its size means some left the index. */
   known: number;
   invalid: string[];
@@ -45,7 +47,7 @@ export async function scanForChanges(options: {
   const { moved, known } = state.partition(matched);
   const toFetch = options.all ? matched : moved;
   log.info({ source: source.description, listed: listing.entries.length, matched: matched.length, toFetch: toFetch.length }, 'index read');
-  const result: ScanResult = { matched, known, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
+  const result: ScanResult = { listed: listing.entries.length, matched, known, invalid: listing.invalid, changed: [], unchanged: [], bad: [], failed: [] };
   let done = 0;
   const keepText = options.keepText ?? true;
   // Hashed in the worker, so an unchanged profile's text is garbage as soon as it is read.

@@ -47,7 +47,7 @@ export function createProfileMatcher(loaded: LoadedConfig) {
 
 export function reportOf(scan: ScanResult, baseline: boolean): DetectReport {
   return {
-    listed: scan.matched.length + scan.invalid.length,
+    listed: scan.listed + scan.invalid.length,
     matched: scan.matched.length,
     fetched: scan.changed.length + scan.unchanged.length + scan.bad.length,
     changed: scan.changed.length,

@@ -18,7 +18,7 @@ export function parseProfile(name: string, text: string): ProfileFacts {
   const parsed = ProfileDocument.safeParse(document);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(name, describePath(issue), issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : issue.message);
+    throw new InputError(name, describePath(issue), /received undefined$/.test(issue.message) ? 'missing' : issue.message);
   }
   const { system, metadata } = parsed.data;
   const branch = metadata.template.branch;

@@ -75,12 +75,17 @@ describe('detect in direct mode (directory source, real git, bare remote)', () =
       'bad.cloud.template.json': { text: profileText({ personality: 'x$(rm -rf /)' }), mtime: 300 },
       'torn.cloud.template.json': { text: '{"system": {', mtime: 300 },
       'nosource.cloud.template.json': { text: profileText({ os: 'centos', osVersion: '6x' }), mtime: 300 },
+      'types.cloud.template.json': { text: profileText().replace('"name": "nubesvms"', '"name": 42'), mtime: 300 },
+      'huge.cloud.template.json': { text: profileText({ hostname: 'huge', personality: 'huge', extra: 'x'.repeat(5 * 1024 * 1024) }), mtime: 300 },
     });
     const result = await detect();
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /rejected: profile bad\.cloud\.template\.json: system\.personality\.name: "x\$\(rm -rf \/\)" is not a safe name/);
     assert.match(result.stdout, /rejected: profile torn\.cloud\.template\.json: not valid JSON/);
     assert.match(result.stdout, /skipped: no source image for centos6x-x86_64/);
+    assert.match(result.stdout, /rejected: profile types\.cloud\.template\.json: system\.personality\.name: Invalid input: expected string, received number/);
+    assert.match(result.stdout, /3 committed|1 committed/);
+    assert.ok(existsSync(join(work, 'images', 'huge-sl7x-x86_64', 'managed.json')), 'a 5 MB profile renders like any other');
     assert.ok(!existsSync(join(work, 'images', 'x$(rm -rf ')));
     const again = await detect('--json');
     assert.equal(JSON.parse(again.stdout).fetched, 0);
