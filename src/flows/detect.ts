@@ -8,6 +8,8 @@ import { createProfileMatcher, createProfileSource, reportOf, type DetectReport 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
 export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv }): Promise<DetectReport> {
   const { loaded, log } = options;
+  // The repo target first: a config that cannot commit must not cost a download of the site.
+  const target = options.baseline ? undefined : repoTarget(loaded, createGit(loaded.paths.repo, options.env));
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
   try {
@@ -24,7 +26,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         inputs: scan.changed.map(({ profile }) => ({ profile })),
         trigger: 'detect',
         loaded,
-        repo: repoTarget(loaded, createGit(loaded.paths.repo, options.env)),
+        repo: target!,
         log,
       });
       report.outcomes = result.outcomes;

@@ -3,7 +3,7 @@ import type { ImageChange, ImageSpec, ProfileFacts, ProfileInput, ProfileRef, Tr
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../render/index.js';
 import { ensureCommits, type Git } from '../repo/index.js';
 import { parseProfile, resolveImage } from '../resolve/index.js';
-import { InputError } from '../shared/errors.js';
+import { ConfigError, InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { GENERATOR } from '../version.js';
 import { loadSite } from './site.js';
@@ -31,6 +31,10 @@ interface ImageGroup {
 
 export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
   const { repo } = loaded.config;
+  if (repo.mode === 'merge-request') {
+    // Committing straight to the branch when review was asked for would skip the review.
+    throw new ConfigError(`${loaded.source}: repo.mode: merge-request is not available in this release; use direct`);
+  }
   return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries };
 }
 

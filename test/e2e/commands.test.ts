@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, gitEnv, tempDir } from '../support/git-repos.js';
@@ -8,6 +9,7 @@ import { runCli } from '../support/cli.js';
 import { profileText } from '../support/site.js';
 
 const EXAMPLE = new URL('../../examples/site/profiles/', import.meta.url).pathname;
+const CLI = new URL('../../src/cli/run.ts', import.meta.url).pathname;
 
 describe('commands on a scaffolded image repo', () => {
   const root = tempDir();
@@ -95,6 +97,26 @@ describe('commands on a scaffolded image repo', () => {
     writeFileSync(map, good);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /template-map\.json: DEFAULT: Invalid input: expected array, received string/);
+  });
+
+  it('refuses to commit straight to the branch when merge requests were asked for (exit 2)', async () => {
+    const result = await runCli(['detect'], { cwd: repo, env: { ...env, PACKUILON_REPO_MODE: 'merge-request' } });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /repo\.mode: merge-request is not available in this release/);
+  });
+
+  it('watch runs passes until SIGTERM, then exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, 'watch', '--interval', '0.2'], { cwd: repo, env: { ...env, LOG_LEVEL: 'silent' } });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    while ((stdout.match(/^detect:/gm) ?? []).length < 2) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `watch did not run two passes: ${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
   });
 
   it('init refuses to overwrite a different file', async () => {
