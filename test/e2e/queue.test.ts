@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type ChannelModel } from 'amqplib';
@@ -159,4 +161,29 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
     const retry = await runCli(['detect', '--json'], { cwd: work, env });
     assert.equal(JSON.parse(retry.stdout).published, 1);
   });
+
+  it('consume serves Prometheus metrics and a health check while it runs', async () => {
+    const port = await freePort();
+    const running = runCli(['consume', '--max-messages', '1', '--metrics-port', String(port)], { cwd: work, env });
+    let metrics = '';
+    for (let tries = 0; tries < 100 && !metrics.includes('packuilon_broker_connected 1'); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    }
+    assert.match(metrics, /# TYPE packuilon_messages_received_total counter\npackuilon_messages_received_total \d+/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    await publishAsSeed(profileText({ hostname: 'metered', personality: 'metered' }));
+    const result = await running;
+    assert.equal(result.code, 0, result.stderr);
+    // One message may still be waiting from the test before (late.json): max-messages stops after the first.
+    assert.match(result.stdout, /\d received, 1 acked, 0 dead-lettered/);
+  });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  return port;
+}
