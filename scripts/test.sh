@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Every test: type check, unit, integration (real git, Packer, RabbitMQ), end to end.
+# Every test: type check, lint, unit, integration (real git, Packer, RabbitMQ), end to end.
 #   scripts/test.sh          everything (installs what it needs first)
 #   scripts/test.sh --fast   skips the *.slow.test.ts files (broker faults, races)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 npx tsc --noEmit -p .
+npx eslint --max-warnings 0 .
 npm run --silent schema -- --check
 
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)

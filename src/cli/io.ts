@@ -17,3 +17,8 @@ export interface CommandContext {
   /** Loads the config: --config, PACKUILON_CONFIG, ./packuilon.yaml; flags as overrides. */
   config(overrides?: Record<string, unknown>): LoadedConfig;
 }
+
+/** A flag's value when it was given as text (commander types options as unknown). */
+export function textOption(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}

@@ -57,7 +57,8 @@ export async function processProfiles(options: {
   const parsed = options.inputs.map(({ profile, messageId }) => {
     const base: ProfileOutcome = { profile: profile.name, digest: profile.digest, outcome: 'unchanged', ...(messageId ? { messageId } : {}) };
     try {
-      return { base, facts: parseProfile(profile.name, profile.text) as ProfileFacts | undefined };
+      const facts: ProfileFacts | undefined = parseProfile(profile.name, profile.text);
+      return { base, facts };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
@@ -71,7 +72,7 @@ export async function processProfiles(options: {
     ...options.repo,
     log,
     async prepare(base) {
-      const site = await loadSite(options.loaded, base.readFiles);
+      const site = await loadSite(options.loaded, (paths) => base.readFiles(paths));
       outcomes = parsed.map(({ base: outcome }) => ({ ...outcome }));
       const groups = new Map<string, ImageGroup>();
       parsed.forEach(({ facts }, index) => {

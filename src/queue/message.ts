@@ -51,7 +51,8 @@ export function replayProperties(raw: Message, messageId: string): PublishOption
 }
 
 function rawHeaders(raw: Message): Record<string, unknown> {
-  return { ...(raw.properties.headers ?? {}) } as Record<string, unknown>;
+  const headers: Record<string, unknown> = { ...(raw.properties.headers ?? {}) };
+  return headers;
 }
 
 function keptProperties(raw: Message): Options.Publish {

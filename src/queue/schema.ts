@@ -52,7 +52,7 @@ export function headersAsText(raw: unknown): Record<string, string> {
     if (typeof value === 'string') out[key] = value;
     else if (Buffer.isBuffer(value)) out[key] = value.toString('utf8');
     else if (typeof value === 'object') out[key] = JSON.stringify(value);
-    else out[key] = String(value);
+    else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') out[key] = String(value);
   }
   return out;
 }

@@ -58,7 +58,6 @@ function keyPart(profile: string, field: string, value: string): string {
 function metadataValue(profile: string, field: string, value: string): string {
   if (value.length === 0 || value.length > 256) throw new InputError(profile, field, 'expected 1 to 256 characters');
   if (value.includes('{{') || value.includes('}}')) throw new InputError(profile, field, 'contains Packer template delimiters {{ }}');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw new InputError(profile, field, 'contains control characters');
   return value;
 }

@@ -434,7 +434,7 @@ async function queueTools(url: string): Promise<QueueTools> {
         if (message === false) break;
         count++;
         const header = (message.properties.headers ?? {})[HEADER_PROFILE] as unknown;
-        profiles.push(Buffer.isBuffer(header) ? header.toString('utf8') : String(header ?? '(no header)'));
+        profiles.push(Buffer.isBuffer(header) ? header.toString('utf8') : (typeof header === 'string' ? header : JSON.stringify(header ?? '(no header)')));
       }
       return { count, profiles };
     },

@@ -19,7 +19,7 @@ import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, 
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connect, type ChannelModel } from 'amqplib';
+import { connect } from 'amqplib';
 import { parse, stringify } from 'yaml';
 import { sharedRabbit, startRabbit, type Rabbit } from '../support/rabbit.js';
 import { cloneOf, git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';

@@ -1,7 +1,7 @@
 import { startConsuming } from '../../flows/consume.js';
 import { renderMetrics, serveMetrics } from '../../flows/metrics.js';
 import { EXIT, UsageError } from '../../shared/errors.js';
-import type { CommandContext } from '../io.js';
+import { textOption, type CommandContext } from '../io.js';
 
 /** Long-running: until SIGTERM (finish the batch in hand, exit 0) or --max-messages. */
 export async function run(context: CommandContext, options: Record<string, unknown>): Promise<number> {
@@ -15,7 +15,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const server =
     port === undefined
       ? undefined
-      : await serveMetrics(port, String(options.metricsHost ?? '127.0.0.1'), () => renderMetrics(consumer.stats(), counters), () => consumer.stats().connected);
+      : await serveMetrics(port, textOption(options.metricsHost) ?? '127.0.0.1', () => renderMetrics(consumer.stats(), counters), () => consumer.stats().connected);
   log.info({ prefetch: loaded.config.queue.prefetch, metricsPort: port }, 'consuming');
   await new Promise<void>((resolve) => {
     void done.then(resolve);

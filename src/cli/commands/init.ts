@@ -3,13 +3,13 @@ import { resolve } from 'node:path';
 import { scaffoldImageRepo } from '../../flows/init.js';
 import { createGit } from '../../repo/index.js';
 import { EXIT } from '../../shared/errors.js';
-import type { CommandContext } from '../io.js';
+import { textOption, type CommandContext } from '../io.js';
 
 export async function run(context: CommandContext, options: Record<string, unknown>, args: string[]): Promise<number> {
   const dir = resolve(context.io.cwd, args[0] ?? '.');
   const written = await scaffoldImageRepo({
     dir,
-    match: String(options.match ?? ''),
+    match: textOption(options.match) ?? '',
     ...(typeof options.indexUrl === 'string' ? { indexUrl: options.indexUrl } : {}),
     ...(typeof options.indexDir === 'string' ? { indexDir: resolve(context.io.cwd, options.indexDir) } : {}),
     ...(typeof options.remote === 'string' ? { remote: options.remote } : {}),

@@ -2,17 +2,17 @@ import { processProfiles, repoTarget } from '../../flows/process-profiles.js';
 import { skeletonProfile } from '../../flows/submit.js';
 import { createGit } from '../../repo/index.js';
 import { EXIT } from '../../shared/errors.js';
-import type { CommandContext } from '../io.js';
+import { textOption, type CommandContext } from '../io.js';
 
 export async function run(context: CommandContext, options: Record<string, unknown>): Promise<number> {
   const profile = skeletonProfile({
-    personality: String(options.personality),
-    os: String(options.os),
-    osVersion: String(options.osVersion),
-    arch: String(options.arch),
-    archetype: String(options.archetype),
-    ...(options.domain ? { domain: String(options.domain) } : {}),
-    ...(options.sandbox ? { sandbox: String(options.sandbox) } : {}),
+    personality: textOption(options.personality) ?? '',
+    os: textOption(options.os) ?? '',
+    osVersion: textOption(options.osVersion) ?? '',
+    arch: textOption(options.arch) ?? '',
+    archetype: textOption(options.archetype) ?? '',
+    ...(textOption(options.domain) ? { domain: textOption(options.domain) } : {}),
+    ...(textOption(options.sandbox) ? { sandbox: textOption(options.sandbox) } : {}),
   });
   const loaded = context.config(options.trigger ? { trigger: options.trigger } : {});
   const log = context.log.child({ profile: profile.name });
