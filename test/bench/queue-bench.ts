@@ -38,6 +38,7 @@ import { parse, stringify } from 'yaml';
 import { startRabbit, type Rabbit } from '../support/rabbit.js';
 import { git, gitEnv, repoWithRemote } from '../support/git-repos.js';
 import { profileText, writeSite } from '../support/site.js';
+import { auditRemote, publishProfiles, publishProperties, queueDepth, until, type Published } from '../support/queue-audit.js';
 import { logTimeline, newestCpuProfile, summariseCpuProfile, summariseGitLog, writeGitShim } from './profile-summary.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,16 +74,6 @@ const nowMs = () => performance.timeOrigin + performance.now();
 const benchStart = Date.now();
 const log = (text: string) => process.stderr.write(`[queue-bench +${((Date.now() - benchStart) / 1000).toFixed(1)} s] ${text}\n`);
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
 /** A seeded PRNG (mulberry32): the durability run's points are reproducible with BENCH_SEED. */
 function random(seedValue: number): () => number {
   let a = seedValue >>> 0;
@@ -101,13 +92,6 @@ function percentile(sorted: number[], p: number): number {
 }
 const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
-interface Published {
-  name: string;
-  digest: string;
-  messageId: string;
-  body: string;
-}
-
 function profiles(tag: string, count: number, keys: number): Published[] {
   return Array.from({ length: count }, (_, i) => {
     const body = profileText({ hostname: `${tag}-h${i}`, personality: `${tag}p${i % keys}` });
@@ -115,36 +99,6 @@ function profiles(tag: string, count: number, keys: number): Published[] {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     return { name, digest, messageId: `${name}@${digest}`, body };
   });
-}
-
-const properties = (m: Published) => ({
-  persistent: true,
-  contentType: 'application/json',
-  messageId: m.messageId,
-  headers: { 'packuilon-profile': m.name, 'packuilon-profile-digest': m.digest },
-});
-
-/** Publish on one confirm channel; resolves when the broker confirmed them all. */
-async function publish(url: string, queue: string, messages: Published[]): Promise<void> {
-  const connection = await connect(url);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true });
-    for (const m of messages) channel.sendToQueue(queue, Buffer.from(m.body), properties(m));
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-async function depth(url: string, queue: string): Promise<number> {
-  const connection = await connect(url);
-  try {
-    return (await (await connection.createChannel()).assertQueue(queue, { durable: true })).messageCount;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
 
 interface Site {
@@ -185,59 +139,6 @@ function makeSite(base: string, options: { ids: boolean; prefetch?: number }): S
 
 function pushLines(site: Site): string[] {
   return existsSync(site.pushLog) ? readFileSync(site.pushLog, 'utf8').split('\n') : [];
-}
-
-interface Audit {
-  lost: string[];
-  /** (Profile, Profile-Digest) pairs a commit claims although the previous claim of that profile had the same digest. */
-  reclaimed: number;
-  /** Commits that claim nothing new at all: a true duplicate commit. */
-  duplicateCommits: number;
-  commits: number;
-  atTip: number;
-}
-
-function audit(remote: string, published: Published[]): Audit {
-  const manifests = git(remote, 'ls-tree', '-r', '--name-only', 'main', 'images/')
-    .split('\n')
-    .filter((path) => path.endsWith('/image.json'));
-  const tip = new Map<string, string>();
-  if (manifests.length > 0) {
-    const out = execFileSync('git', ['cat-file', '--batch'], { cwd: remote, env: gitEnv, input: manifests.map((path) => `main:${path}\n`).join(''), maxBuffer: 1 << 30 });
-    let at = 0;
-    while (at < out.length) {
-      const eol = out.indexOf(10, at);
-      const size = Number(out.subarray(at, eol).toString('utf8').split(' ')[2]);
-      const text = out.subarray(eol + 1, eol + 1 + size).toString('utf8');
-      at = eol + 1 + size + 1;
-      for (const [name, digest] of Object.entries((JSON.parse(text) as { profiles: Record<string, string> }).profiles)) tip.set(name, digest);
-    }
-  }
-  const history = execFileSync('git', ['log', '--reverse', '--format=%s%x1f%B%x1e', 'main'], { cwd: remote, env: gitEnv, encoding: 'utf8', maxBuffer: 1 << 30 });
-  const last = new Map<string, string>();
-  let reclaimed = 0;
-  let duplicateCommits = 0;
-  let commits = 0;
-  for (const record of history.split('\x1e')) {
-    const [subject, body] = record.trim().split('\x1f');
-    if (!subject?.startsWith('images(') || body === undefined) continue;
-    commits++;
-    const lines = body.split('\n');
-    let pairs = 0;
-    let again = 0;
-    lines.forEach((line, index) => {
-      const profile = /^Profile: (.+)$/.exec(line)?.[1];
-      const digest = /^Profile-Digest: (.+)$/.exec(lines[index + 1] ?? '')?.[1];
-      if (!profile || !digest) return;
-      pairs++;
-      if (last.get(profile) === digest) again++;
-      last.set(profile, digest);
-    });
-    reclaimed += again;
-    if (pairs > 0 && again === pairs) duplicateCommits++;
-  }
-  const lost = published.filter((p) => tip.get(p.name) !== p.digest).map((p) => p.name);
-  return { lost, reclaimed, duplicateCommits, commits, atTip: published.length - lost.length };
 }
 
 interface Child {
@@ -318,7 +219,7 @@ async function throughputRun(rabbit: Rabbit, base: string, index: number, option
   const site = makeSite(base, { ids: false, ...(options.prefetch ? { prefetch: options.prefetch } : {}) });
   const messages = profiles(`tp${index}`, P.tpMessages, P.tpKeys);
   const published = nowMs();
-  await publish(rabbit.url, site.queue, messages);
+  await publishProfiles(rabbit.url, site.queue, messages);
   const publishSeconds = (nowMs() - published) / 1000;
   const shim = profile ? writeGitShim(join(profile.dir, 'git-shim')) : undefined;
   const consumer = startConsumer(site, rabbit.url, 'consumer', {
@@ -334,7 +235,7 @@ async function throughputRun(rabbit: Rabbit, base: string, index: number, option
   const { code, at } = await Promise.race([consumer.exited, deadline(300_000, { code: -1, at: nowMs() })]);
   if (code !== 0) throw new Error(`consumer exited ${code}\n${consumer.stderr().split('\n').slice(-10).join('\n')}`);
   const seconds = (at - consumer.spawnedAt) / 1000;
-  const result = audit(site.remote, messages);
+  const result = auditRemote(site.remote, messages);
   if (result.lost.length > 0) throw new Error(`throughput run ${index}: ${result.lost.length} profiles lost`);
   if (profile) {
     writeFileSync(join(profile.dir, 'consumer.stderr'), consumer.stderr());
@@ -383,7 +284,7 @@ async function latencyRun(rabbit: Rabbit, base: string): Promise<LatencyResult> 
     const wait = due - nowMs();
     if (wait > 0) await sleep(wait);
     sentAt.set(m.messageId, nowMs());
-    channel.sendToQueue(site.queue, Buffer.from(m.body), properties(m));
+    channel.sendToQueue(site.queue, Buffer.from(m.body), publishProperties(m));
   }
   await channel.waitForConfirms();
   await connection.close();
@@ -394,11 +295,11 @@ async function latencyRun(rabbit: Rabbit, base: string): Promise<LatencyResult> 
       if (match && !pushedAt.has(match[2]!)) pushedAt.set(match[2]!, Number(match[1]) / 1e6);
     }
     return pushedAt.size >= messages.length;
-  });
+  }, 200);
   const code = await terminate(consumer);
   if (code !== 0) throw new Error(`consumer exited ${code} on SIGTERM`);
   const latencies = messages.map((m) => pushedAt.get(m.messageId)! - sentAt.get(m.messageId)!).sort((a, b) => a - b);
-  const result = audit(site.remote, messages);
+  const result = auditRemote(site.remote, messages);
   return {
     messages: count,
     rate: P.latRate,
@@ -467,7 +368,7 @@ async function durabilityRun(base: string): Promise<DurabilityResult> {
         // At least once, as `detect` does: a chunk not confirmed is sent again.
         for (;;) {
           try {
-            await publish(rabbit.url, site.queue, messages.slice(i, i + chunk));
+            await publishProfiles(rabbit.url, site.queue, messages.slice(i, i + chunk));
             break;
           } catch {
             await sleep(250);
@@ -498,16 +399,16 @@ async function durabilityRun(base: string): Promise<DurabilityResult> {
       }
     })();
     await Promise.all([publisher, faults, restart]);
-    let result = audit(site.remote, messages);
+    let result = auditRemote(site.remote, messages);
     await until('every profile at the tip and the queue empty', 180_000, async () => {
-      result = audit(site.remote, messages);
-      return result.lost.length === 0 && (await depth(rabbit.url, site.queue).catch(() => -1)) === 0;
+      result = auditRemote(site.remote, messages);
+      return result.lost.length === 0 && (await queueDepth(rabbit.url, site.queue).catch(() => -1)) === 0;
     }, 500).catch((error: unknown) => log(`durability: ${(error as Error).message}`));
     const seconds = (nowMs() - t0) / 1000;
     supervising = false;
     if (current) await terminate(current);
     await supervisor;
-    result = audit(site.remote, messages);
+    result = auditRemote(site.remote, messages);
     const acks = allStderr
       .join('\n')
       .split('\n')
@@ -525,7 +426,7 @@ async function durabilityRun(base: string): Promise<DurabilityResult> {
       duplicateCommits: result.duplicateCommits,
       reclaimed: result.reclaimed,
       commits: result.commits,
-      queueLeft: await depth(rabbit.url, site.queue),
+      queueLeft: await queueDepth(rabbit.url, site.queue),
     };
   } finally {
     await rabbit.stop();

@@ -24,6 +24,7 @@ import { parse, stringify } from 'yaml';
 import { sharedRabbit, startRabbit, type Rabbit } from '../support/rabbit.js';
 import { cloneOf, git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
 import { profileText, writeSite } from '../support/site.js';
+import { auditRemote, publishProfiles, queueDepth, until, type Published, type RemoteAudit } from '../support/queue-audit.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -45,23 +46,6 @@ const CLI = cliCommand();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-interface Published {
-  name: string;
-  digest: string;
-  messageId: string;
-  body: string;
-}
-
 /** `count` profiles, one message each, spread over `keys` images (personality `<tag>p<n>`). */
 function profiles(tag: string, count: number, keys: number, from = 0): Published[] {
   return Array.from({ length: count }, (_, n) => {
@@ -71,38 +55,6 @@ function profiles(tag: string, count: number, keys: number, from = 0): Published
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     return { name, digest, messageId: `${name}@${digest}`, body };
   });
-}
-
-/** Publish as `detect` does: persistent, JSON, id and headers; resolves on the broker's confirms. */
-async function publish(url: string, queue: string, messages: Published[]): Promise<void> {
-  const connection = await connect(url);
-  try {
-    const channel = await connection.createConfirmChannel();
-    await channel.assertQueue(queue, { durable: true });
-    for (const m of messages) {
-      channel.sendToQueue(queue, Buffer.from(m.body), {
-        persistent: true,
-        contentType: 'application/json',
-        messageId: m.messageId,
-        headers: { 'packuilon-profile': m.name, 'packuilon-profile-digest': m.digest },
-      });
-    }
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** Ready messages (unacked ones are not counted while a consumer holds them). */
-async function depth(url: string, queue: string): Promise<number> {
-  const connection = await connect(url);
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.assertQueue(queue, { durable: true })).messageCount;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
 
 /** Take every message off the queue (acked) and return their ids. */
@@ -175,54 +127,6 @@ function pushes(site: Site): number {
   return readFileSync(site.pushLog, 'utf8').split('\n').filter((line) => line.startsWith('push ')).length;
 }
 
-interface Audit {
-  /** Published profiles whose digest is not in a manifest at the tip. */
-  lost: string[];
-  /** `profile@digest` claimed by a commit when the previous claim of that profile had the same digest. */
-  duplicates: string[];
-  /** Image commits on main. */
-  commits: number;
-  /** Profile → digest over every manifest at the tip. */
-  tip: Map<string, string>;
-}
-
-/** What the bare remote's main says about the published profiles. */
-function audit(remote: string, published: Published[]): Audit {
-  const manifests = git(remote, 'ls-tree', '-r', '--name-only', 'main', 'images/')
-    .split('\n')
-    .filter((path) => path.endsWith('/image.json'));
-  const tip = new Map<string, string>();
-  if (manifests.length > 0) {
-    const out = execFileSync('git', ['cat-file', '--batch'], { cwd: remote, env: gitEnv, input: manifests.map((path) => `main:${path}\n`).join(''), maxBuffer: 1 << 30 });
-    let at = 0;
-    while (at < out.length) {
-      const eol = out.indexOf(10, at);
-      const size = Number(out.subarray(at, eol).toString('utf8').split(' ')[2]);
-      const text = out.subarray(eol + 1, eol + 1 + size).toString('utf8');
-      at = eol + 1 + size + 1;
-      for (const [name, digest] of Object.entries((JSON.parse(text) as { profiles: Record<string, string> }).profiles)) tip.set(name, digest);
-    }
-  }
-  const log = execFileSync('git', ['log', '--reverse', '--format=%s%x1f%B%x1e', 'main'], { cwd: remote, env: gitEnv, encoding: 'utf8', maxBuffer: 1 << 30 });
-  const last = new Map<string, string>();
-  const duplicates: string[] = [];
-  let commits = 0;
-  for (const record of log.split('\x1e')) {
-    const [subject, body] = record.trim().split('\x1f');
-    if (!subject?.startsWith('images(') || body === undefined) continue;
-    commits++;
-    const lines = body.split('\n');
-    lines.forEach((line, index) => {
-      const profile = /^Profile: (.+)$/.exec(line)?.[1];
-      const digest = /^Profile-Digest: (.+)$/.exec(lines[index + 1] ?? '')?.[1];
-      if (!profile || !digest) return;
-      if (last.get(profile) === digest) duplicates.push(`${profile}@${digest}`);
-      last.set(profile, digest);
-    });
-  }
-  return { lost: published.filter((p) => tip.get(p.name) !== p.digest).map((p) => p.name), duplicates, commits, tip };
-}
-
 interface ConsumerChild {
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -289,12 +193,12 @@ async function terminate(consumer: ConsumerChild, timeoutMs = 30_000): Promise<v
 }
 
 /** Wait until every published digest is at the tip of the remote. */
-function converged(site: Site, published: Published[], timeoutMs: number, consumers: ConsumerChild[]): Promise<Audit> {
+function converged(site: Site, published: Published[], timeoutMs: number, consumers: ConsumerChild[]): Promise<RemoteAudit> {
   return until(`all ${published.length} profiles at the tip of ${site.remote}`, timeoutMs, () => {
     for (const c of consumers) {
       if (c.child.exitCode !== null) throw new Error(`consumer exited early (${c.child.exitCode})\n${c.stderr().split('\n').slice(-15).join('\n')}`);
     }
-    const result = audit(site.remote, published);
+    const result = auditRemote(site.remote, published);
     return result.lost.length === 0 ? result : undefined;
   }, 250);
 }
@@ -321,7 +225,7 @@ async function metrics(port: number): Promise<Record<string, number>> {
   );
 }
 
-function summary(result: Audit): string {
+function summary(result: RemoteAudit): string {
   return `lost=${result.lost.length} duplicates=${result.duplicates.length} commits=${result.commits}`;
 }
 
@@ -354,21 +258,21 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
       rabbit = await startRabbit();
       const site = makeSite(newRoot(), { prefetch: 20 });
       const messages = profiles('rs', 300, 60);
-      await publish(rabbit.url, site.queue, messages);
+      await publishProfiles(rabbit.url, site.queue, messages);
       writeFileSync(site.delayFile, '0.15'); // a push of a real forge takes time: the restart lands mid-stream
       const consumer = startConsumer(site.work, rabbit.url, 'consumer');
       await until('the first push', 20_000, () => pushes(site) >= 1);
       const started = Date.now();
       await rabbit.restart();
-      t.diagnostic(`broker restarted in ${Date.now() - started} ms, after ${audit(site.remote, messages).tip.size}/300 profiles were pushed`);
+      t.diagnostic(`broker restarted in ${Date.now() - started} ms, after ${auditRemote(site.remote, messages).tip.size}/300 profiles were pushed`);
       rmSync(site.delayFile);
       const result = await converged(site, messages, 60_000, [consumer]);
-      await until('the queue to be empty', 20_000, async () => (await depth(rabbit!.url, site.queue)) === 0);
+      await until('the queue to be empty', 20_000, async () => (await queueDepth(rabbit!.url, site.queue)) === 0);
       await terminate(consumer);
-      assert.equal(await depth(rabbit.url, site.queue), 0);
+      assert.equal(await queueDepth(rabbit.url, site.queue), 0);
       const logs = consumer.logs();
       assert.ok(logs.some((line) => line.msg === 'reconnected'), 'the consumer reconnected');
-      const final = audit(site.remote, messages);
+      const final = auditRemote(site.remote, messages);
       t.diagnostic(`${summary(final)} redelivered batches: ${logs.filter((l) => l.msg === 'lost the broker; messages in hand will be redelivered').length}; ${consumer.stdout().trim()}`);
       assert.deepEqual(final.lost, []);
       assert.deepEqual(final.duplicates, []);
@@ -381,7 +285,7 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
   it('kill -9 of the consumer after its push, before its acks, then a restart: lost 0, duplicates 0', async (t) => {
     const site = makeSite(newRoot());
     const messages = profiles('k9', 300, 60);
-    await publish(shared.url, site.queue, messages);
+    await publishProfiles(shared.url, site.queue, messages);
     writeFileSync(site.holdFile, '');
     const first = startConsumer(site.work, shared.url, 'first');
     await until('the first push', 20_000, () => pushes(site) >= 1);
@@ -390,17 +294,17 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
     const { signal } = await exitOf(first, 10_000);
     assert.equal(signal, 'SIGKILL');
     rmSync(site.holdFile);
-    const pushedBeforeKill = audit(site.remote, messages).tip.size;
-    await until('the killed batch back on the queue', 10_000, async () => (await depth(shared.url, site.queue)) === messages.length);
+    const pushedBeforeKill = auditRemote(site.remote, messages).tip.size;
+    await until('the killed batch back on the queue', 10_000, async () => (await queueDepth(shared.url, site.queue)) === messages.length);
     t.diagnostic(`killed after pushing ${pushedBeforeKill} profiles; all ${messages.length} messages back on the queue`);
     assert.ok(pushedBeforeKill > 0, 'the kill came after a push');
 
     const second = startConsumer(site.work, shared.url, 'second');
     await converged(site, messages, 60_000, [second]);
-    await until('the queue to be empty', 10_000, async () => (await depth(shared.url, site.queue)) === 0);
+    await until('the queue to be empty', 10_000, async () => (await queueDepth(shared.url, site.queue)) === 0);
     await terminate(second);
-    assert.equal(await depth(shared.url, site.queue), 0);
-    const final = audit(site.remote, messages);
+    assert.equal(await queueDepth(shared.url, site.queue), 0);
+    const final = auditRemote(site.remote, messages);
     t.diagnostic(`${summary(final)}; restarted consumer: ${second.stdout().trim()}`);
     assert.deepEqual(final.lost, []);
     assert.deepEqual(final.duplicates, []);
@@ -413,24 +317,24 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
     // the same images.
     const site = makeSite(newRoot());
     const before = profiles('mix', 10, 5);
-    await publish(shared.url, site.queue, before);
+    await publishProfiles(shared.url, site.queue, before);
     writeFileSync(site.holdFile, '');
     const first = startConsumer(site.work, shared.url, 'first');
     await until('the first push', 20_000, () => pushes(site) >= 1);
     first.child.kill('SIGKILL');
     await exitOf(first, 10_000);
     rmSync(site.holdFile);
-    assert.equal(audit(site.remote, before).lost.length, 0, 'the killed batch was pushed');
-    await until('the killed batch back on the queue', 10_000, async () => (await depth(shared.url, site.queue)) === before.length);
+    assert.equal(auditRemote(site.remote, before).lost.length, 0, 'the killed batch was pushed');
+    await until('the killed batch back on the queue', 10_000, async () => (await queueDepth(shared.url, site.queue)) === before.length);
     const later = profiles('mix', 5, 5, 10); // one new profile for each of the 5 images
-    await publish(shared.url, site.queue, later);
+    await publishProfiles(shared.url, site.queue, later);
 
     const second = startConsumer(site.work, shared.url, 'second');
     const all = [...before, ...later];
     await converged(site, all, 30_000, [second]);
-    await until('the queue to be empty', 10_000, async () => (await depth(shared.url, site.queue)) === 0);
+    await until('the queue to be empty', 10_000, async () => (await queueDepth(shared.url, site.queue)) === 0);
     await terminate(second);
-    const final = audit(site.remote, all);
+    const final = auditRemote(site.remote, all);
     t.diagnostic(`${summary(final)}; ${second.stdout().trim()}`);
     assert.deepEqual(final.lost, []);
     assert.deepEqual(final.duplicates, [], 'a commit re-claims profiles (Profile / Profile-Digest / Message-Id trailers) that an earlier commit already recorded with the same digest');
@@ -441,18 +345,18 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
     const site = makeSite(root, { prefetch: 20 });
     const otherWork = cloneOf(site.remote, join(root, 'work2'));
     const messages = profiles('two', 300, 60);
-    await publish(shared.url, site.queue, messages);
+    await publishProfiles(shared.url, site.queue, messages);
     const a = startConsumer(site.work, shared.url, 'a');
     const b = startConsumer(otherWork, shared.url, 'b');
     await converged(site, messages, 90_000, [a, b]);
-    await until('the queue to be empty', 10_000, async () => (await depth(shared.url, site.queue)) === 0);
+    await until('the queue to be empty', 10_000, async () => (await queueDepth(shared.url, site.queue)) === 0);
     await Promise.all([terminate(a), terminate(b)]);
-    const final = audit(site.remote, messages);
+    const final = auditRemote(site.remote, messages);
     const races = [a, b].map((c) => c.logs().filter((l) => l.msg === 'push rejected: remote moved, preparing again on its new tip').length);
     t.diagnostic(`${summary(final)}; a: ${a.stdout().trim()}; b: ${b.stdout().trim()}; push races lost: a ${races[0]}, b ${races[1]}`);
     assert.deepEqual(final.lost, []);
     assert.deepEqual(final.duplicates, []);
-    assert.equal(await depth(shared.url, site.queue), 0);
+    assert.equal(await queueDepth(shared.url, site.queue), 0);
   });
 
   it('SIGTERM while messages flow: exit 0; every message is committed or back on the queue, never both, never neither', async (t) => {
@@ -463,7 +367,7 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
     // Messages arrive while the consumer works (~100/s): batches smaller than the prefetch, more arriving in hand.
     const flowing = (async () => {
       for (let at = 0; at < messages.length; at += 10) {
-        await publish(shared.url, site.queue, messages.slice(at, at + 10));
+        await publishProfiles(shared.url, site.queue, messages.slice(at, at + 10));
         await sleep(80);
       }
     })();
@@ -472,7 +376,7 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
     await terminate(consumer);
     const drainMs = Date.now() - signalled;
     await flowing;
-    const result = audit(site.remote, messages);
+    const result = auditRemote(site.remote, messages);
     const committed = new Set(messages.filter((m) => result.tip.get(m.name) === m.digest).map((m) => m.messageId));
     const remaining = await drainQueue(shared.url, site.queue);
     const both = remaining.filter((id) => committed.has(id));
@@ -509,15 +413,15 @@ while [ -e '${hold}' ]; do sleep 0.05; done
     );
     chmodSync(hook, 0o755);
     writeFileSync(hold, '');
-    await publish(shared.url, site.queue, messages);
+    await publishProfiles(shared.url, site.queue, messages);
     const first = startConsumer(site.work, shared.url, 'first', [], { ownGroup: true });
     await until('git to hold the branch lock', 20_000, () => existsSync(held));
     process.kill(-first.child.pid!, 'SIGKILL');
     await exitOf(first, 10_000);
     rmSync(hold);
     const locks = execFileSync('find', ['.git', '-name', '*.lock'], { cwd: site.work, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-    t.diagnostic(`left behind: ${locks.join(', ') || 'no lock'}; pushed before the kill: ${audit(site.remote, messages).tip.size}/${messages.length}`);
-    await until('the killed batch back on the queue', 10_000, async () => (await depth(shared.url, site.queue)) === messages.length);
+    t.diagnostic(`left behind: ${locks.join(', ') || 'no lock'}; pushed before the kill: ${auditRemote(site.remote, messages).tip.size}/${messages.length}`);
+    await until('the killed batch back on the queue', 10_000, async () => (await queueDepth(shared.url, site.queue)) === messages.length);
 
     const port = await freePort();
     const second = startConsumer(site.work, shared.url, 'second', ['--metrics-port', String(port)]);
@@ -532,17 +436,17 @@ while [ -e '${hold}' ]; do sleep 0.05; done
     } finally {
       if (second.child.exitCode === null) await terminate(second);
     }
-    const final = audit(site.remote, messages);
+    const final = auditRemote(site.remote, messages);
     assert.deepEqual(final.lost, []);
     assert.deepEqual(final.duplicates, []);
-    assert.equal(await depth(shared.url, site.queue), 0);
+    assert.equal(await queueDepth(shared.url, site.queue), 0);
   });
 
   it('git remote unreachable: messages stay on the queue, nothing dead-lettered; back again: they commit', async (t) => {
     const site = makeSite(newRoot());
     const messages = profiles('away', 20, 5);
     renameSync(site.remote, `${site.remote}.away`);
-    await publish(shared.url, site.queue, messages);
+    await publishProfiles(shared.url, site.queue, messages);
     const port = await freePort();
     const consumer = startConsumer(site.work, shared.url, 'consumer', ['--metrics-port', String(port)]);
     const failing = await until('two failed attempts', 30_000, async () => {
@@ -553,18 +457,18 @@ while [ -e '${hold}' ]; do sleep 0.05; done
     assert.equal(failing.messages_acked_total, 0);
     assert.equal(failing.messages_dead_lettered_total, 0);
     assert.ok(failing.messages_requeued_total! >= messages.length, 'the batch went back to the queue');
-    assert.equal(await depth(shared.url, `${site.queue}.dead`), 0);
+    assert.equal(await queueDepth(shared.url, `${site.queue}.dead`), 0);
     assert.match(consumer.stderr(), /remote unreachable/);
     renameSync(`${site.remote}.away`, site.remote);
     await converged(site, messages, 30_000, [consumer]);
-    await until('the queue to be empty', 10_000, async () => (await depth(shared.url, site.queue)) === 0);
+    await until('the queue to be empty', 10_000, async () => (await queueDepth(shared.url, site.queue)) === 0);
     const end = await metrics(port);
     await terminate(consumer);
-    const final = audit(site.remote, messages);
+    const final = auditRemote(site.remote, messages);
     t.diagnostic(`${summary(final)}; ${consumer.stdout().trim()}`);
     assert.deepEqual(final.lost, []);
     assert.deepEqual(final.duplicates, []);
     assert.equal(end.messages_dead_lettered_total, 0);
-    assert.equal(await depth(shared.url, `${site.queue}.dead`), 0);
+    assert.equal(await queueDepth(shared.url, `${site.queue}.dead`), 0);
   });
 });
