@@ -15,4 +15,4 @@ if [[ "${1:-}" == "--fast" ]]; then
 fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 # One private RabbitMQ for the run (tests that restart or kill a broker start their own).
-exec node --import tsx test/support/rabbit.ts node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
+exec node --import tsx test/support/rabbit.ts node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}"

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, exitCodeOf, messageOf, PackuilonError, UsageError } from '../shared/errors.js';
+import { EXIT, exitCodeOf, messageOf, PackuilonError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../version.js';
 import type { CliIo, CommandContext } from './io.js';
@@ -105,8 +105,4 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return code;
   }
   return exitCode;
-}
-
-export function usage(message: string): never {
-  throw new UsageError(message);
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import type { core } from 'zod/mini';
@@ -131,9 +131,4 @@ function deepMerge(target: Record<string, unknown>, extra: Record<string, unknow
       target[key] = value;
     }
   }
-}
-
-/** Resolve a path from a map file: absolute stays, relative is from the repo. */
-export function repoPath(repo: string, path: string): string {
-  return isAbsolute(path) ? path : join(repo, path);
 }

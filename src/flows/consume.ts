@@ -7,6 +7,7 @@ import { sha256 } from '../shared/digest.js';
 import type { Logger } from '../shared/log.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
 import { brokerUrl } from './publish.js';
+import { skeletonProfileName } from './submit.js';
 
 export interface ConsumeCounters {
   committed: number;
@@ -39,7 +40,10 @@ function nameFromBody(text: string): string | undefined {
     if (typeof hostname === 'string' && hostname) return `${hostname}.json`;
     const os = system?.os as { distribution?: { name?: unknown }; version?: { name?: unknown }; architecture?: unknown } | undefined;
     const parts = [system?.personality?.name, os?.distribution?.name, os?.version?.name, os?.architecture];
-    if (parts.every((part) => typeof part === 'string' && part)) return `submit-${parts[0]}-${parts[1]}${parts[2]}-${parts[3]}.json`;
+    const [personality, distribution, osVersion, arch] = parts;
+    if (typeof personality === 'string' && typeof distribution === 'string' && typeof osVersion === 'string' && typeof arch === 'string' && personality) {
+      return skeletonProfileName(personality, distribution, osVersion, arch);
+    }
   } catch {
     // Not JSON: resolve reports it, naming the message.
   }

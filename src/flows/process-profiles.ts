@@ -122,13 +122,12 @@ export async function processProfiles(options: {
     },
   });
   const committed = new Set(result.commits.map((commit) => commit.key));
-  for (const outcome of outcomes) {
+  // Logged once here, not in prepare (which runs again after a lost race); parse rejections were logged above.
+  outcomes.forEach((outcome, index) => {
     if (outcome.outcome === 'unchanged' && outcome.key && committed.has(outcome.key)) outcome.outcome = 'committed';
     if (outcome.outcome === 'skipped') log.warn({ profile: outcome.profile, imageKey: outcome.key, reason: outcome.reason }, 'image skipped');
-    else if (outcome.outcome === 'rejected' && outcome.key === undefined && parsed.find((p) => p.base.profile === outcome.profile)?.facts) {
-      log.warn({ profile: outcome.profile, reason: outcome.reason }, 'profile rejected');
-    }
-  }
+    else if (outcome.outcome === 'rejected' && parsed[index]!.facts) log.warn({ profile: outcome.profile, reason: outcome.reason }, 'profile rejected');
+  });
   for (const { key, change } of result.commits) {
     log.info({ imageKey: key, profiles: change.trailers.profiles.map((p) => p.name), trigger: options.trigger }, 'image change committed');
   }

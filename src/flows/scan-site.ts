@@ -32,6 +32,7 @@ export function createProfileSource(loaded: LoadedConfig): ProfileSource {
     ...(aquilon.profile_url ? { profileUrl: aquilon.profile_url } : {}),
     timeoutSeconds: aquilon.timeout,
     retries: aquilon.retries,
+    // A profile larger than a message could never be published: refuse it at download.
     maxBytes: queue.max_message_bytes,
   });
 }

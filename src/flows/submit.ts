@@ -32,6 +32,10 @@ export function skeletonProfile(flags: SubmitFlags): ProfileInput {
     },
   };
   const text = JSON.stringify(profile);
-  const key = `${flags.personality}-${flags.os}${flags.osVersion}-${flags.arch}`.replace(/[^A-Za-z0-9_.-]/g, '_');
-  return { name: `submit-${key}.json`, text, digest: sha256(text) };
+  return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: sha256(text) };
+}
+
+/** A skeleton profile has no host: it is named after its image, here and for the seed's packuilon.py messages. */
+export function skeletonProfileName(personality: string, os: string, osVersion: string, arch: string): string {
+  return `submit-${`${personality}-${os}${osVersion}-${arch}`.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`;
 }

@@ -1,4 +1,3 @@
 export { createGit, type Git } from './git.js';
 export { ensureCommits, type BaseView, type EnsureCommitsResult } from './ensure-commits.js';
 export { readHistory, type HistoryEntry } from './history.js';
-export { commitMessage, formatTrailers } from './trailers.js';

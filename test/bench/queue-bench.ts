@@ -40,6 +40,7 @@ import { git, gitEnv, repoWithRemote } from '../support/git-repos.js';
 import { profileText, writeSite } from '../support/site.js';
 import { auditRemote, publishProfiles, publishProperties, queueDepth, until, type Published } from '../support/queue-audit.js';
 import { logTimeline, newestCpuProfile, summariseCpuProfile, summariseGitLog, writeGitShim } from './profile-summary.js';
+import { makeRng } from './gen-site.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'bin', 'packuilon.mjs');
@@ -73,18 +74,6 @@ const deadline = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTim
 const nowMs = () => performance.timeOrigin + performance.now();
 const benchStart = Date.now();
 const log = (text: string) => process.stderr.write(`[queue-bench +${((Date.now() - benchStart) / 1000).toFixed(1)} s] ${text}\n`);
-
-/** A seeded PRNG (mulberry32): the durability run's points are reproducible with BENCH_SEED. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -335,7 +324,7 @@ async function durabilityRun(base: string): Promise<DurabilityResult> {
   try {
     const site = makeSite(base, { ids: false });
     const messages = profiles('dur', P.durMessages, P.durKeys);
-    const rng = random(seed);
+    const rng = makeRng(seed); // seeded: BENCH_SEED repeats the kill and restart points
     const publishSeconds = P.durMessages / P.durRate;
     const kills = Array.from({ length: P.kills }, () => Math.round(500 + rng() * (publishSeconds * 1000 + 1500))).sort((a, b) => a - b);
     const brokerRestartAt = Math.round(1000 + rng() * (publishSeconds * 1000 - 1000));
