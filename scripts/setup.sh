@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Packuilon needs on a Debian machine, then builds it. Safe to rerun.
 #   scripts/setup.sh          git + packer + node modules + build (the main job)
-#   scripts/setup.sh --test   also rabbitmq-server (the test suite starts its own broker)
+#   scripts/setup.sh --test   also what the tests start themselves: rabbitmq-server, keystone (under uwsgi),
+#                             glance-api, rally + rally-openstack, rsync (gitlab-ci-local), curl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(git packer)
-[[ "${1:-}" == "--test" ]] && want+=(rabbitmq-server)
+[[ "${1:-}" == "--test" ]] && want+=(rabbitmq-server keystone glance-api rally python3-rally-openstack uwsgi uwsgi-plugin-python3 rsync curl)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -14,8 +15,8 @@ done
 if ((${#missing[@]})); then
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
   echo "setup: installing ${missing[*]}" >&2
-  # The broker must not start as a system service: tests run their own private node.
-  if [[ " ${missing[*]} " == *" rabbitmq-server "* && ! -e /usr/sbin/policy-rc.d ]]; then
+  # No package may start a system service (broker, keystone, glance): tests run their own private ones.
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null; $sudo chmod +x /usr/sbin/policy-rc.d; trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   export DEBIAN_FRONTEND=noninteractive

@@ -24,8 +24,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
-  const command = (name: string, description: string, example: string, load: () => Promise<{ run: Action }>) => {
-    const sub = program
+  const command = (name: string, description: string, example: string, load: () => Promise<{ run: Action }>, parent: Command = program) => {
+    const sub = parent
       .command(name)
       .description(description)
       .addHelpText('after', `\nExample:\n  ${example}\n`)
@@ -92,6 +92,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--into <dir>', 'target directory [current directory]')
     .addOption(new Option('--trigger <mode>', 'trigger to write [direct]').choices(['direct', 'queue']))
     .option('--json', 'print the report as JSON');
+
+  // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
+  const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
+  void ci;
 
   try {
     await program.parseAsync(argv, { from: 'user' });
