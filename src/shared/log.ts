@@ -1,7 +1,15 @@
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import { redact } from './errors.js';
+import { redact, UsageError } from './errors.js';
 
 export type Logger = Pick<PinoLogger, 'info' | 'warn' | 'error' | 'debug' | 'child' | 'level'>;
+
+export type LogFormat = 'json' | 'pretty';
+
+/** Where log lines go: anything with a synchronous-enough write (process.stderr, a test's buffer). */
+export interface LogSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
 
 /**
  * One JSON line per event on stderr (stdout carries results). Secrets are
@@ -26,6 +34,29 @@ export function createLogger(env: NodeJS.ProcessEnv, destination?: DestinationSt
     },
     destination ?? pino.destination({ fd: 2, sync: true }),
   );
+}
+
+/** LOG_FORMAT=json|pretty decides; unset, a terminal on stderr gets pretty lines and anything else JSON. */
+export function logFormatOf(env: NodeJS.ProcessEnv, stderrIsTTY: boolean): LogFormat {
+  const wanted = env.LOG_FORMAT?.trim().toLowerCase();
+  if (wanted === undefined || wanted === '') return stderrIsTTY ? 'pretty' : 'json';
+  if (wanted === 'json' || wanted === 'pretty') return wanted;
+  throw new UsageError(`LOG_FORMAT: expected json or pretty, received ${JSON.stringify(env.LOG_FORMAT?.slice(0, 40))}`);
+}
+
+/**
+ * The logger a command gets. pino-pretty is imported only for the pretty
+ * format, so a JSON-logging start-up (cron, cdp-listend, CI) never loads it.
+ * Lines are formatted in-thread and written synchronously: no worker, no
+ * lines lost when the process ends.
+ */
+export async function createCliLogger(env: NodeJS.ProcessEnv, sink: LogSink): Promise<Logger> {
+  const format = logFormatOf(env, sink.isTTY === true);
+  const toProcessStderr = sink === process.stderr;
+  if (format === 'json') return createLogger(env, toProcessStderr ? undefined : { write: (line: string) => void sink.write(line) });
+  const { prettyFactory } = await import('pino-pretty');
+  const prettify = prettyFactory({ colorize: sink.isTTY === true && !env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+  return createLogger(env, { write: (line: string) => void sink.write(prettify(line)) });
 }
 
 /** A logger that drops everything, for library callers and pure tests. */
