@@ -54,7 +54,9 @@ export async function createCliLogger(env: NodeJS.ProcessEnv, sink: LogSink): Pr
   const format = logFormatOf(env, sink.isTTY === true);
   const toProcessStderr = sink === process.stderr;
   if (format === 'json') return createLogger(env, toProcessStderr ? undefined : { write: (line: string) => void sink.write(line) });
-  const { prettyFactory } = await import('pino-pretty');
+  // CommonJS: under tsx the named export exists, in the esbuild bundle only `default` has it.
+  const pretty = (await import('pino-pretty')) as unknown as { prettyFactory?: typeof import('pino-pretty').prettyFactory; default: { prettyFactory: typeof import('pino-pretty').prettyFactory } };
+  const prettyFactory = pretty.prettyFactory ?? pretty.default.prettyFactory;
   const prettify = prettyFactory({ colorize: sink.isTTY === true && !env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
   return createLogger(env, { write: (line: string) => void sink.write(prettify(line)) });
 }
