@@ -38,7 +38,7 @@ export function checkQueueUrl(url: string, where: string, fromEnvironment: boole
 const BAD_REF = /(^[-/.])|([/.]$)|(\.\.)|(@\{)|(\/\/)|(\.lock(\/|$))|(\/\.)|[\x00-\x20\x7f~^:?*[\\]/;
 
 export function checkBranch(branch: string, where: string): void {
-  if (BAD_REF.test(branch) || branch === '@' || branch === 'HEAD') {
+  if (branch === '' || BAD_REF.test(branch) || branch === '@' || branch === 'HEAD') {
     throw new ConfigError(`${where}: ${JSON.stringify(branch.slice(0, 80))} is not a valid git branch name`);
   }
 }
