@@ -13,7 +13,8 @@ export interface LogSink {
 
 /**
  * One JSON line per event on stderr (stdout carries results). Secrets are
- * masked twice: by key name, and in any URL that carries a password.
+ * masked twice: by key name, and in any URL that carries a password, in the
+ * message and in string fields.
  */
 export function createLogger(env: NodeJS.ProcessEnv, destination?: DestinationStream): Logger {
   return pino(
@@ -22,11 +23,10 @@ export function createLogger(env: NodeJS.ProcessEnv, destination?: DestinationSt
       base: { name: 'packuilon' },
       redact: { paths: ['password', 'token', '*.password', '*.token', 'headers.authorization'], censor: '***' },
       hooks: {
+        // Last line of defence, on the serialized line: child bindings and fields never pass logMethod.
+        streamWrite: redactJsonLine,
         logMethod(args, method) {
-          method.apply(
-            this,
-            args.map((arg) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<typeof method>,
-          );
+          method.apply(this, args.map((arg) => redactValue(arg, 2)) as Parameters<typeof method>);
         },
       },
       formatters: { level: (label) => ({ level: label }) },
@@ -34,6 +34,26 @@ export function createLogger(env: NodeJS.ProcessEnv, destination?: DestinationSt
     },
     destination ?? pino.destination({ fd: 2, sync: true }),
   );
+}
+
+/** URL passwords masked in strings, and in the string fields of objects (`{ err: message }`) two levels down. */
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (depth === 0 || value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Error) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, field] of Object.entries(value)) {
+    const masked = redactValue(field, depth - 1);
+    if (masked !== field) (copy ??= { ...(value as Record<string, unknown>) })[key] = masked;
+  }
+  return copy ?? value;
+}
+
+/**
+ * `redact` for a JSON line: user and password stay inside one JSON string
+ * (an escaped `\"` counts as a character), so the line's structure survives.
+ */
+export function redactJsonLine(line: string): string {
+  return line.replace(/([a-z][a-z0-9+.-]*:\/\/(?:[^:/\s"\\]|\\.)*:)(?:[^\s/"\\]|\\.)*@/gi, '$1***@');
 }
 
 /** LOG_FORMAT=json|pretty decides; unset, a terminal on stderr gets pretty lines and anything else JSON. */
