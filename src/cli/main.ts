@@ -15,6 +15,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   // The logger and the config loader are loaded with the first command that
   // runs: `--help` and `--version` need neither pino nor zod nor yaml.
   let logger: Logger | undefined;
+  let createLogger: (() => Logger) | undefined;
+  const log = () => (logger ??= createLogger!());
   // With no config file, a config error says which file was looked for and how to name one.
   let noConfigFile: string | undefined;
   const program = new Command('packuilon')
@@ -34,11 +36,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const cmd = params[params.length - 1] as Command;
       const options = cmd.opts();
       const [{ loadConfig }, logging] = await Promise.all([import('../config/index.js'), import('../shared/log.js')]);
-      logger ??= await logging.createCliLogger(io.env, io.stderr);
-      const log = logger;
+      const prettify = await logging.loadPrettifier(io.env, io.stderr);
+      createLogger = () => logging.createCliLogger(io.env, io.stderr, prettify);
       const context: CommandContext = {
         io,
-        log,
+        get log() {
+          return log();
+        },
         config: (overrides) => {
           const loaded = loadConfig({ file: options.config as string | undefined, env: io.env, cwd: io.cwd, overrides });
           noConfigFile = loaded.lookedFor;
@@ -109,7 +113,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const code = exitCodeOf(error);
     const hint = noConfigFile && error instanceof ConfigError ? `no config file (looked for ${noConfigFile}; name one with --config FILE or PACKUILON_CONFIG=FILE): ` : '';
     io.stderr.write(`packuilon: ${hint}${messageOf(error)}\n`);
-    if (logger && (!(error instanceof PackuilonError) || code !== EXIT.usage)) logger.error({ err: messageOf(error) }, 'command failed');
+    if (createLogger && (!(error instanceof PackuilonError) || code !== EXIT.usage)) log().error({ err: messageOf(error) }, 'command failed');
     return code;
   }
   return exitCode;

@@ -1,11 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCliLogger, logFormatOf, redactJsonLine } from './log.js';
+import { createCliLogger, loadPrettifier, logFormatOf, redactJsonLine } from './log.js';
 import { UsageError } from './errors.js';
 
 const capture = async (env: NodeJS.ProcessEnv, isTTY = false) => {
   let text = '';
-  const log = await createCliLogger({ LOG_LEVEL: 'info', ...env }, { write: (line: string) => (text += line), isTTY });
+  const sink = { write: (line: string) => (text += line), isTTY };
+  const full = { LOG_LEVEL: 'info', ...env };
+  const log = createCliLogger(full, sink, await loadPrettifier(full, sink));
   return { log, text: () => text };
 };
 

@@ -64,21 +64,28 @@ export function logFormatOf(env: NodeJS.ProcessEnv, stderrIsTTY: boolean): LogFo
   throw new UsageError(`LOG_FORMAT: expected json or pretty, received ${JSON.stringify(env.LOG_FORMAT?.slice(0, 40))}`);
 }
 
+export type Prettifier = (line: string) => string;
+
 /**
- * The logger a command gets. pino-pretty is imported only for the pretty
- * format, so a JSON-logging start-up (cron, cdp-listend, CI) never loads it.
- * Lines are formatted in-thread and written synchronously: no worker, no
- * lines lost when the process ends.
+ * pino-pretty, imported only for the pretty format, so a JSON-logging start-up
+ * (cron, cdp-listend, CI) never loads it; undefined for JSON. A bad
+ * LOG_FORMAT is a usage error here, before the command runs.
  */
-export async function createCliLogger(env: NodeJS.ProcessEnv, sink: LogSink): Promise<Logger> {
-  const format = logFormatOf(env, sink.isTTY === true);
-  const toProcessStderr = sink === process.stderr;
-  if (format === 'json') return createLogger(env, toProcessStderr ? undefined : { write: (line: string) => void sink.write(line) });
+export async function loadPrettifier(env: NodeJS.ProcessEnv, sink: LogSink): Promise<Prettifier | undefined> {
+  if (logFormatOf(env, sink.isTTY === true) === 'json') return undefined;
   // CommonJS: under tsx the named export exists, in the esbuild bundle only `default` has it.
   const pretty = (await import('pino-pretty')) as unknown as { prettyFactory?: typeof import('pino-pretty').prettyFactory; default: { prettyFactory: typeof import('pino-pretty').prettyFactory } };
   const prettyFactory = pretty.prettyFactory ?? pretty.default.prettyFactory;
-  const prettify = prettyFactory({ colorize: sink.isTTY === true && !env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
-  return createLogger(env, { write: (line: string) => void sink.write(prettify(line)) });
+  return prettyFactory({ colorize: sink.isTTY === true && !env.NO_COLOR, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }) as Prettifier;
+}
+
+/**
+ * The logger a command gets, on `sink`. Pretty lines are formatted in-thread
+ * and written synchronously: no worker, no lines lost when the process ends.
+ */
+export function createCliLogger(env: NodeJS.ProcessEnv, sink: LogSink, prettify?: Prettifier): Logger {
+  if (prettify) return createLogger(env, { write: (line: string) => void sink.write(prettify(line)) });
+  return createLogger(env, sink === process.stderr ? undefined : { write: (line: string) => void sink.write(line) });
 }
 
 /** A logger that drops everything, for library callers and pure tests. */
