@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, EXIT, exitCodeOf, messageOf, PackuilonError } from '../shared/errors.js';
+import { ConfigError, EXIT, exitCodeOf, messageOf, PackuilonError, redact } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../version.js';
 import type { CliIo, CommandContext } from './io.js';
@@ -112,7 +112,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     const code = exitCodeOf(error);
     const hint = noConfigFile && error instanceof ConfigError ? `no config file (looked for ${noConfigFile}; name one with --config FILE or PACKUILON_CONFIG=FILE): ` : '';
-    io.stderr.write(`packuilon: ${hint}${messageOf(error)}\n`);
+    io.stderr.write(`packuilon: ${redact(`${hint}${messageOf(error)}`)}\n`); // whatever threw, no URL password reaches the terminal
     if (createLogger && (!(error instanceof PackuilonError) || code !== EXIT.usage)) log().error({ err: messageOf(error) }, 'command failed');
     return code;
   }

@@ -24,7 +24,7 @@ describe('the process edge', () => {
   let config: string;
   const env = { ...gitEnv, LOG_LEVEL: 'silent' };
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: work, env: { ...env, ...extra } });
-  type Editable = { trigger?: string; queue?: Record<string, unknown>; repo?: Record<string, unknown>; templates?: Record<string, unknown> };
+  type Editable = { aquilon?: Record<string, unknown>; trigger?: string; queue?: Record<string, unknown>; repo?: Record<string, unknown>; templates?: Record<string, unknown> };
   const withConfig = (change: (config: Editable) => void): string => {
     const edited = parse(readFileSync(config, 'utf8')) as Editable;
     change(edited);
@@ -217,6 +217,22 @@ describe('the process edge', () => {
       writeFileSync(join(work, 'templates', 'template-map.json'), JSON.stringify({ DEFAULT: ['templates/managed.json'] }));
       git(work, 'commit', '--quiet', '-am', 'map back');
     });
+  });
+
+  it('a URL password with @ and : reaches neither the error line nor the logs', async () => {
+    for (const password of ['Qq7p@Zz9w', 'Aa1:Bb2@Cc3', 'Xx5%40Yy6@Ww7', 'Ss3!t$@Tt4']) {
+      const url = `http://aq:${password}@127.0.0.1:1/profiles/profiles-info.xml`;
+      // As migrate advises: the URL with its credentials in the environment, the file without an index.
+      const noIndex = withConfig((c) => (c.aquilon = { match: '' }));
+      const result = await cli(['detect', '--config', noIndex], { PACKUILON_AQUILON_INDEX_URL: url, PACKUILON_AQUILON_RETRIES: '0', LOG_LEVEL: 'debug', LOG_FORMAT: 'json' });
+      const config = await cli(['detect', '--config', withConfig((c) => (c.queue = { url: `amqp://u:${password}@rabbit/` }))], { LOG_LEVEL: 'debug' });
+      for (const run of [result, config]) {
+        assert.notEqual(run.code, 0);
+        const secretParts = password.split(/[@:]/).filter((part) => part.length > 2);
+        for (const part of secretParts) assert.ok(!(run.stderr + run.stdout).includes(part), `${part} leaked: ${run.stderr}`);
+      }
+      assert.match(result.stderr, /http:\/\/aq:\*\*\*@127\.0\.0\.1:1/);
+    }
   });
 
   describe('bad flag values are usage errors (exit 2), refused before anything is committed', () => {
