@@ -26,7 +26,8 @@ export function profileOfDelivery(delivery: Delivery, maxBytes: number): { profi
   const digest = sha256(delivery.body);
   let name = delivery.profile;
   if (name === undefined) {
-    // The seed's messages carry only the body: name them after the host, else after the skeleton's image.
+    // The seed's messages carry only the body: name them as Aquilon names the file
+    // (hostname.domainname.json), else after the host, else after the skeleton's image.
     name = nameFromBody(text) ?? `message-${digest.slice(7, 19)}.json`;
   }
   if (!SAFE_PROFILE_NAME.test(name)) return { reason: `profile name ${JSON.stringify(name.slice(0, 80))} is not usable` };
@@ -35,8 +36,11 @@ export function profileOfDelivery(delivery: Delivery, maxBytes: number): { profi
 
 function nameFromBody(text: string): string | undefined {
   try {
-    const system = (JSON.parse(text) as { system?: Record<string, { name?: unknown; hostname?: unknown } & Record<string, unknown>> }).system;
+    const system = (JSON.parse(text) as { system?: Record<string, { name?: unknown; hostname?: unknown; domainname?: unknown } & Record<string, unknown>> }).system;
     const hostname = system?.network?.hostname;
+    const domainname = system?.network?.domainname;
+    // Aquilon names a host's profile file after its FQDN, so this is the name detect saw.
+    if (typeof hostname === 'string' && hostname && typeof domainname === 'string' && domainname) return `${hostname}.${domainname}.json`;
     if (typeof hostname === 'string' && hostname) return `${hostname}.json`;
     const os = system?.os as { distribution?: { name?: unknown }; version?: { name?: unknown }; architecture?: unknown } | undefined;
     const parts = [system?.personality?.name, os?.distribution?.name, os?.version?.name, os?.architecture];

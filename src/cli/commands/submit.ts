@@ -1,11 +1,11 @@
 import { processProfiles, repoTarget } from '../../flows/process-profiles.js';
-import { skeletonProfile } from '../../flows/submit.js';
+import { checkedSkeletonProfile } from '../../flows/submit.js';
 import { createGit } from '../../repo/index.js';
 import { EXIT } from '../../shared/errors.js';
 import { textOption, type CommandContext } from '../io.js';
 
 export async function run(context: CommandContext, options: Record<string, unknown>): Promise<number> {
-  const profile = skeletonProfile({
+  const profile = checkedSkeletonProfile({
     personality: textOption(options.personality) ?? '',
     os: textOption(options.os) ?? '',
     osVersion: textOption(options.osVersion) ?? '',
