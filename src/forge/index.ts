@@ -9,6 +9,8 @@ import type { Forge } from './types.js';
 export { ForgeError, type ForgeKind } from './errors.js';
 export { branchOf, withMarker, keyOfRequest, BRANCH_PREFIX } from './marker.js';
 export type { Forge, ForgeRequest, RequestDraft, PipelineState } from './types.js';
+export { renderDescription, type RequestFacts } from './description.js';
+export { diffProfiles, type FieldChange } from './profile-diff.js';
 export { createGitlabForge, createGithubForge, createForgeFetch };
 
 export interface ForgeSettings {
