@@ -88,6 +88,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .argument('[key]', 'an image key')
     .option('-n, --limit <count>', 'at most this many entries')
     .option('--json', 'print JSON');
+  command('requests', 'the open Packuilon merge requests / pull requests, their ages and pipeline states', 'packuilon requests --json', () => import('./commands/requests.js'))
+    .option('--json', 'print JSON');
   command('init', 'scaffold an image repo (templates, maps, packuilon.yaml) in DIR', 'packuilon init ./images-repo --index-url http://aquilon.example.org/profiles/profiles-info.xml', () => import('./commands/init.js'))
     .argument('[dir]', 'target directory [current directory]')
     .option('--index-url <url>', "Aquilon's profiles-info.xml URL")

@@ -70,6 +70,8 @@ export async function startConsuming(options: {
   const { loaded, log } = options;
   const { queue } = loaded.config;
   const target = repoTarget(loaded, createGit(loaded.paths.repo, options.env));
+  const requests = target.mode === 'merge-request' ? await import('./merge-requests.js') : undefined;
+  const forge = requests?.forgeOf(loaded, options.env, log);
   const counters: ConsumeCounters = { committed: 0, commits: 0, unchanged: 0, deadLettered: 0, failedBatches: 0, pushRetries: 0, lastCommitAt: null };
   let settled = 0;
   let finish: () => void = () => undefined;
@@ -100,6 +102,12 @@ export async function startConsuming(options: {
         counters.lastCommitAt = Date.now();
       }
       counters.pushRetries += Math.max(0, result.attempts - 1);
+      if (requests && forge) {
+        // The branches are pushed: the batch is acked even when the forge fails; the next batch reconciles.
+        await requests.reconcileAfterRender({ loaded, git: target.git, forge, log, inputs, result }).catch((error: unknown) => {
+          log.error({ err: (error as Error).message }, 'requests not reconciled; the next batch tries again');
+        });
+      }
     } catch (error) {
       counters.failedBatches++;
       log.error({ messages: deliveries.length, err: (error as Error).message }, 'batch not committed; requeued for retry');

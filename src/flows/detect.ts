@@ -3,6 +3,7 @@ import { applyScan, readState, scanForChanges, saveState } from '../detect/index
 import { createGit } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
+import type { Forge } from '../forge/index.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
@@ -10,6 +11,9 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const { loaded, log } = options;
   // The repo target first: a config that cannot commit must not cost a download of the site.
   const target = options.baseline ? undefined : repoTarget(loaded, createGit(loaded.paths.repo, options.env));
+  // Merge-request mode: a missing token is a config error before any download.
+  let forge: Forge | undefined;
+  if (target?.mode === 'merge-request') forge = (await import('./merge-requests.js')).forgeOf(loaded, options.env, log);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
   try {
@@ -19,6 +23,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const report = reportOf(scan, options.baseline ?? false);
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
+    let rendered: Awaited<ReturnType<typeof processProfiles>> | undefined;
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
@@ -29,6 +34,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         repo: target!,
         log,
       });
+      rendered = result;
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
@@ -39,6 +45,11 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       }
     }
     await saveState(loaded.paths.stateDir, stateFile);
+    // After the state: the branches are pushed, so a forge that fails here loses nothing (exit 1, the next pass reconciles).
+    if (forge && target) {
+      const { reconcileAfterRender } = await import('./merge-requests.js');
+      report.requests = await reconcileAfterRender({ loaded, git: target.git, forge, log, inputs: scan.changed.map(({ profile }) => ({ profile })), ...(rendered ? { result: rendered } : {}) });
+    }
     return report;
   } finally {
     source.close();

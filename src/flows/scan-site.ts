@@ -21,6 +21,8 @@ export interface DetectReport {
   invalidNames: string[];
   outcomes: ProfileOutcome[];
   baseline: boolean;
+  /** Merge-request mode: what the run did to the forge's requests. */
+  requests?: { opened: string[]; updated: string[]; closed: string[]; unchanged: number; handsOff: string[] };
 }
 
 export function createProfileSource(loaded: LoadedConfig): ProfileSource {
