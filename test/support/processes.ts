@@ -49,3 +49,26 @@ export async function waitFor(check: () => boolean, ms = 5000): Promise<boolean>
   }
   return check();
 }
+
+/** Every live process below `pid`, at this moment (children of children included). */
+export function descendantsOf(pid: number): ProcStat[] {
+  const all: ProcStat[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const found = stat(Number(entry));
+    if (found && found.state !== 'Z' && found.state !== 'X') all.push(found);
+  }
+  const below: ProcStat[] = [];
+  const parents = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const process of all) {
+      if (parents.has(process.ppid) && !parents.has(process.pid)) {
+        parents.add(process.pid);
+        below.push(process);
+        grew = true;
+      }
+    }
+  }
+  return below;
+}
