@@ -165,6 +165,16 @@ describe('ci build (real Packer)', () => {
     assert.equal(result.code, 1, result.stderr);
   });
 
+  it('with a cloud configured (OS_AUTH_URL) the openstack build file gets a real validation, which logs in', async () => {
+    // Nothing listens on port 9: the log-in fails, so the validation did try to reach Keystone.
+    const result = await cli(['ci', 'build', 'cloud-sl7x-x86_64'], { OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 't', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default' });
+    assert.equal(result.code, 1);
+    const log = readFileSync(join(repo, 'out/cloud-sl7x-x86_64/packer-os.log'), 'utf8');
+    assert.doesNotMatch(log, /syntax-only|warning: no cloud/);
+    assert.match(result.stderr, /packuilon: ci build cloud-sl7x-x86_64: packer validate images\/cloud-sl7x-x86_64\/os\.json failed \(exit 1\): .*connection refused/);
+    assert.doesNotMatch(log, /packer build -machine-readable/);
+  });
+
   it('a hostile image name and metadata stay data: in JSON, in the environment, never in a shell or a path', async () => {
     const hostile = `x"; touch pwned; echo "$(touch pwned2)\`touch pwned3\`'../../etc\nnewline`;
     const key = 'hostile-sl7x-x86_64';
