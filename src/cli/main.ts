@@ -104,7 +104,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
   const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
-  void ci;
+  command('build', 'packer validate + packer build of every build file of an image; writes out/<key>/build.json and build.env', 'packuilon ci build nubesvms-sl7x-x86_64 --out out', () => import('./commands/ci-build.js'), ci)
+    .argument('<key>', 'an image key: a folder of images/')
+    .option('--out <dir>', 'folder for <key>/ (build.json, build.env, logs) [<repo>/out]');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -51,7 +51,7 @@ export async function scaffoldImageRepo(options: InitOptions): Promise<string[]>
     image_name: '{personality}-{os}{os_version}-{arch}',
   };
   files.set('packuilon.yaml', `# Packuilon configuration: see the README's Configuration section.\n${stringify(config)}`);
-  files.set('.gitignore', '.packuilon/\n');
+  files.set('.gitignore', '.packuilon/\nout/\n');
   const conflicts = [...files].filter(([path, content]) => existsSync(join(options.dir, path)) && readFileSync(join(options.dir, path), 'utf8') !== content);
   if (conflicts.length) throw new ConfigError(`init: ${join(options.dir, conflicts[0]![0])} exists with other content; not overwriting (${conflicts.length} file(s) differ)`);
   for (const [path, content] of files) await writeFileAtomic(join(options.dir, path), content);
