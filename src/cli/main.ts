@@ -95,7 +95,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
   const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
-  void ci;
+  command('plan', 'the images changed between two commits (defaults from GitLab CI variables) and why', 'packuilon ci plan --from 1a2b3c4 --to 5d6e7f8 --child-pipeline out/child-pipeline.yml', () => import('./commands/ci-plan.js'), ci)
+    .option('--from <sha>', 'start of the range [CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA, else the parent of --to]')
+    .option('--to <sha>', 'end of the range [CI_COMMIT_SHA, else HEAD]')
+    .option('--json', 'print the plan as JSON')
+    .option('--child-pipeline <file>', 'write the child pipeline (one job chain per image to build) to FILE');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

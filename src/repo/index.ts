@@ -1,3 +1,5 @@
 export { createGit, type Git } from './git.js';
 export { ensureCommits, type BaseView, type EnsureCommitsResult } from './ensure-commits.js';
 export { readHistory, type HistoryEntry } from './history.js';
+export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
+export { listImageFiles, readBlobs, resolveRef } from './tree.js';
