@@ -100,6 +100,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--to <sha>', 'end of the range [CI_COMMIT_SHA, else HEAD]')
     .option('--json', 'print the plan as JSON')
     .option('--child-pipeline <file>', 'write the child pipeline (one job chain per image to build) to FILE');
+  command('validate', 'merge-request gate: config and map schemas, build files parse, packer validate, re-render drift check', 'packuilon ci validate', () => import('./commands/ci-validate.js'), ci)
+    .option('--from <sha>', 'start of the range [as ci plan]')
+    .option('--to <sha>', 'end of the range [as ci plan]');
+  command('local', "run this repo's .gitlab-ci.yml here with gitlab-ci-local (jobs in shells, PACKUILON = this build)", 'packuilon ci local -- --variable CI_COMMIT_BEFORE_SHA=1a2b3c4', () => import('./commands/ci-local.js'), ci)
+    .argument('[args...]', 'passed on to gitlab-ci-local (after --)');
 
   try {
     await program.parseAsync(argv, { from: 'user' });
