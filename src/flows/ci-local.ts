@@ -21,9 +21,8 @@ export interface CiLocalResult {
 }
 
 /** What `ci local` needs, found before anything runs: one line naming what is missing. */
-export async function findCiLocalTools(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<{ gitlabCiLocal: string; packuilon: string }> {
+export async function findCiLocalTools(loaded: LoadedConfig, env: NodeJS.ProcessEnv, root = packageRoot()): Promise<{ gitlabCiLocal: string; packuilon: string }> {
   const repo = loaded.paths.repo;
-  const root = packageRoot();
   const local = [join(repo, 'node_modules', '.bin', 'gitlab-ci-local'), join(root, 'node_modules', '.bin', 'gitlab-ci-local')].find(isExecutable);
   const gitlabCiLocal = local ?? onPath('gitlab-ci-local', env);
   if (!gitlabCiLocal) throw new ConfigError('ci local: gitlab-ci-local is not installed (node_modules/.bin or PATH): npm install --save-dev gitlab-ci-local@4.73.0 (the newest that runs on Node 20)');
