@@ -48,9 +48,9 @@ export interface PlanInput {
 /** An image key is a plain name: it becomes a job name, a resource group and a path. */
 export const IMAGE_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** images/<key>/… → key (files directly under images/, like the source map, are no image). */
+/** images/<key>/… (or the folder itself, `images/<key>/`) → key; files directly under images/, like the source map, are no image. */
 export function imageKeyOfPath(path: string): string | undefined {
-  const match = /^images\/([^/]+)\/./.exec(path);
+  const match = /^images\/([^/]+)\//.exec(path);
   return match?.[1];
 }
 
