@@ -105,6 +105,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--to <sha>', 'end of the range [as ci plan]');
   command('local', "run this repo's .gitlab-ci.yml here with gitlab-ci-local (jobs in shells, PACKUILON = this build)", 'packuilon ci local -- --variable CI_COMMIT_BEFORE_SHA=1a2b3c4', () => import('./commands/ci-local.js'), ci)
     .argument('[args...]', 'passed on to gitlab-ci-local (after --)');
+  command('build', 'packer validate + packer build of every build file of an image; writes out/<key>/build.json and build.env', 'packuilon ci build nubesvms-sl7x-x86_64 --out out', () => import('./commands/ci-build.js'), ci)
+    .argument('<key>', 'an image key: a folder of images/')
+    .option('--out <dir>', 'folder for <key>/ (build.json, build.env, logs) [<repo>/out]');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

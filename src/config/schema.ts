@@ -67,6 +67,10 @@ export const OpenstackConfig = z.strictObject({
   cloud: z._default(text('cloud name in clouds.yaml; credentials never in this file'), 'packuilon'),
 });
 
+export const PackerConfig = z.strictObject({
+  timeout: seconds('seconds one `packer build` (or `packer validate`) may run before it is stopped', 7200),
+});
+
 export const RallyConfig = z.strictObject({
   env: z.optional(text('an existing Rally env [made from the OS_* variables]')),
   config_file: z.optional(text('passed to rally as --config-file')),
@@ -89,6 +93,7 @@ export const Config = z.strictObject({
   ),
   openstack: z.optional(OpenstackConfig),
   rally: z.optional(RallyConfig),
+  packer: z.prefault(PackerConfig, {}),
 });
 
 export type Config = z.infer<typeof Config>;
