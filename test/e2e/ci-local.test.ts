@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
@@ -75,13 +75,15 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline
     const record = JSON.parse(readFileSync(join(repo, 'out', KEY, 'build.json'), 'utf8')) as { key: string; builds: { exit_code: number }[] };
     assert.equal(record.key, KEY);
     assert.ok(record.builds.length > 0 && record.builds.every((b) => b.exit_code === 0), JSON.stringify(record));
-    assert.ok(existsSync(join(repo, 'out', KEY, `${KEY}.image.txt`)) || record.builds.length > 0);
+    // The local template's file builder wrote its "image" where the template says.
+    assert.ok(existsSync(join(repo, 'out', KEY, 'nubesvms-sl7x-x86_64.image.txt')), readdirSync(join(repo, 'out', KEY)).join(' '));
   });
 
   it('the image ID reaches the next job through the build job\'s dotenv report', { timeout: 240_000 }, () => {
     const env = readFileSync(join(repo, 'out', KEY, 'build.env'), 'utf8');
     const imageId = /^IMAGE_ID=(.+)$/m.exec(env)?.[1];
     assert.ok(imageId, env);
+    assert.match(imageId, /^local-nubesvms-sl7x-x86_64$/);
     // A probe job after the generated build job, in a copy of the generated child pipeline:
     // the chain has no next job of its own until `ci test` lands.
     const child = parse(readFileSync(join(repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, unknown> & { stages: string[] };
