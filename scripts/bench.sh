@@ -3,6 +3,7 @@
 # and the queue consumer (test/bench/queue-bench.ts → docs/benchmarks-queue.md).
 #   scripts/bench.sh                 both, full (N=20,000 hosts; ~10 min; the first run also generates the site)
 #   scripts/bench.sh --quick         smoke run of both (small sizes), prints only
+#   scripts/bench.sh --ci-plan-only  `ci plan` on 4,000 image folders and 1,000 commits (test/bench/ci-plan-bench.ts; BENCH_IMAGES, BENCH_COMMITS, BENCH_RUNS)
 #   scripts/bench.sh --detect-only … / --queue-only …   one of them, with its own options:
 #     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
 #     queue:  --profile, --only REGEX, BENCH_RUNS=N, BENCH_SEED=S, BENCH_LATENCY_SECONDS=S
@@ -17,6 +18,7 @@ export GIT_COMMITTER_NAME="Packuilon Bench" GIT_COMMITTER_EMAIL=bench@example.or
 case "${1:-}" in
   --detect-only) shift; exec node --import tsx test/bench/detect-bench.ts "$@" ;;
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
+  --ci-plan-only) shift; exec node --import tsx test/bench/ci-plan-bench.ts "$@" ;;
 esac
 node --import tsx test/bench/detect-bench.ts "$@"
 node --import tsx test/bench/queue-bench.ts "$@"

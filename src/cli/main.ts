@@ -104,6 +104,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
   const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
+  command('plan', 'the images changed between two commits (defaults from GitLab CI variables) and why', 'packuilon ci plan --from 1a2b3c4 --to 5d6e7f8 --child-pipeline out/child-pipeline.yml', () => import('./commands/ci-plan.js'), ci)
+    .option('--from <sha>', 'start of the range [CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA, else the parent of --to]')
+    .option('--to <sha>', 'end of the range [CI_COMMIT_SHA, else HEAD]')
+    .option('--json', 'print the plan as JSON')
+    .option('--child-pipeline <file>', 'write the child pipeline (one job chain per image to build) to FILE');
+  command('validate', 'merge-request gate: config and map schemas, build files parse, packer validate, re-render drift check', 'packuilon ci validate', () => import('./commands/ci-validate.js'), ci)
+    .option('--from <sha>', 'start of the range [as ci plan]')
+    .option('--to <sha>', 'end of the range [as ci plan]');
+  command('local', "run this repo's .gitlab-ci.yml here with gitlab-ci-local (jobs in shells, PACKUILON = this build)", 'packuilon ci local -- --variable CI_COMMIT_BEFORE_SHA=1a2b3c4', () => import('./commands/ci-local.js'), ci)
+    .argument('[args...]', 'passed on to gitlab-ci-local (after --)');
   command('build', 'packer validate + packer build of every build file of an image; writes out/<key>/build.json and build.env', 'packuilon ci build nubesvms-sl7x-x86_64 --out out', () => import('./commands/ci-build.js'), ci)
     .argument('<key>', 'an image key: a folder of images/')
     .option('--out <dir>', 'folder for <key>/ (build.json, build.env, logs) [<repo>/out]');

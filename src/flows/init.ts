@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ConfigError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/fs.js';
+import { VERSION } from '../version.js';
 
 /** The files a new image repo starts with, taken from this package's own repo layout. */
 const SCAFFOLD = [
   'templates/managed.json',
   'templates/unmanaged.json',
   'templates/variables-example.json',
+  'templates/local.json',
   'templates/template-map.json',
   'images/source-images.json',
   'scripts/update_ccm_conf.sh',
@@ -51,7 +53,10 @@ export async function scaffoldImageRepo(options: InitOptions): Promise<string[]>
     image_name: '{personality}-{os}{os_version}-{arch}',
   };
   files.set('packuilon.yaml', `# Packuilon configuration: see the README's Configuration section.\n${stringify(config)}`);
-  files.set('.gitignore', '.packuilon/\nout/\n');
+  files.set('.gitignore', '.packuilon/\nout/\nnode_modules/\n.gitlab-ci-local/\n');
+  // The image pipeline, and the tool version its jobs run: upgrading is a reviewed commit.
+  files.set('.gitlab-ci.yml', readFileSync(join(root, 'templates/ci/gitlab-ci.yml'), 'utf8'));
+  files.set('package.json', `${JSON.stringify({ name: 'packuilon-images', private: true, description: 'image repo: Packer build files rendered by packuilon', devDependencies: { packuilon: VERSION } }, null, 2)}\n`);
   const conflicts = [...files].filter(([path, content]) => existsSync(join(options.dir, path)) && readFileSync(join(options.dir, path), 'utf8') !== content);
   if (conflicts.length) throw new ConfigError(`init: ${join(options.dir, conflicts[0]![0])} exists with other content; not overwriting (${conflicts.length} file(s) differ)`);
   for (const [path, content] of files) await writeFileAtomic(join(options.dir, path), content);

@@ -13,3 +13,5 @@ export {
   type RequestBranchesView,
 } from './request-branches.js';
 export { parseTrailerLines } from './trailers.js';
+export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
+export { listImageFiles, readBlobs, resolveRef } from './tree.js';

@@ -1,0 +1,111 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../src/config/index.js';
+import { findCiLocalTools } from '../../src/flows/ci-local.js';
+import { runCli } from '../support/cli.js';
+import { git, gitEnv, tempDir } from '../support/git-repos.js';
+import { localImageRepo } from '../support/image-repo.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const GITLAB_CI_LOCAL = join(ROOT, 'node_modules', '.bin', 'gitlab-ci-local');
+const PROFILE = 'nubesvms-sl7x-x86-64.cloud.template.json';
+const KEY = 'nubesvms-sl7x-x86_64';
+
+function bundleIsFresh(): boolean {
+  const bundle = join(ROOT, 'dist', 'bundle', 'packuilon.mjs');
+  if (!existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((entry) => (entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs)));
+  return newest(join(ROOT, 'src')) <= built;
+}
+
+describe('ci local: what is missing, in one line', () => {
+  const root = tempDir();
+  after(() => root.remove());
+
+  it('no gitlab-ci-local, no rsync, no origin/<default> ref', async () => {
+    const repo = join(root.path, 'bare-repo');
+    mkdirSync(repo);
+    git(repo, 'init', '--quiet', '--initial-branch=main');
+    writeFileSync(join(repo, '.gitlab-ci.yml'), 'job: { script: [true] }\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'one');
+    const loaded = loadConfig({ env: {}, cwd: repo });
+    await assert.rejects(findCiLocalTools(loaded, { PATH: '/nonexistent' }, '/nonexistent'), /^ConfigError: ci local: gitlab-ci-local is not installed \(node_modules\/\.bin or PATH\): npm install --save-dev gitlab-ci-local@4\.73\.0/);
+    const bin = join(root.path, 'bin');
+    mkdirSync(bin);
+    await assert.rejects(findCiLocalTools(loaded, { PATH: bin }), /^ConfigError: ci local: rsync is not installed .*apt-get install rsync$/);
+    const result = await runCli(['ci', 'local'], { cwd: repo, env: gitEnv });
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `packuilon: ci local: ${repo} has no origin/main ref, which gitlab-ci-local needs: add a remote named origin and push main (git push -u origin main)\n`);
+  });
+});
+
+describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline → local Packer build → dotenv to the next job', () => {
+  const root = tempDir();
+  let repo = '';
+  let before_ = '';
+
+  before(async () => {
+    // ci local points PACKUILON at this package's build: (re)build it when src/ is newer
+    // (scripts/test.sh has built it already; rebuilding under other running tests would pull it from under them).
+    if (!bundleIsFresh()) {
+      const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(build.status, 0, build.stderr);
+    }
+    ({ repo } = await localImageRepo(root.path));
+    before_ = git(repo, 'rev-parse', 'HEAD');
+    // A profile changes in Aquilon; the real detect commits the new render.
+    const profiles = join(root.path, 'profiles');
+    const doc = JSON.parse(readFileSync(join(profiles, PROFILE), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(profiles, PROFILE), `${JSON.stringify({ ...doc, changed: 'for ci local' }, null, 2)}\n`);
+    const index = join(profiles, 'profiles-info.xml');
+    writeFileSync(index, readFileSync(index, 'utf8').replace(new RegExp(`mtime='\\d+'>${PROFILE.replace(/\./g, '\\.')}<`), `mtime='1900000000'>${PROFILE}<`));
+    const detect = await runCli(['detect'], { cwd: repo, env: gitEnv });
+    assert.equal(detect.code, 0, detect.stderr);
+    assert.notEqual(git(repo, 'rev-parse', 'HEAD'), before_);
+  });
+  after(() => root.remove());
+
+  it('runs the pipeline; the child build job passes with the image built by real Packer', { timeout: 240_000 }, async () => {
+    const result = await runCli(['ci', 'local', '--', '--variable', `CI_COMMIT_BEFORE_SHA=${before_}`], { cwd: repo, env: { ...gitEnv, GITLAB_TOKEN: '' } });
+    const log = result.stdout + result.stderr;
+    assert.equal(result.code, 0, log);
+    assert.match(log, new RegExp(`plan +> build +${KEY}`));
+    assert.match(log, new RegExp(`plan +> +profile ${PROFILE.replace(/\./g, '\\.')} changed \\(sha256:[0-9a-f]{64}\\)`));
+    assert.match(log, /chain per image: build only/);
+    // gitlab-ci-local does not fail the parent for a failed child job: check the child job itself.
+    assert.match(log, new RegExp(`PASS +\\[images\\] -> build:${KEY}`));
+    assert.doesNotMatch(log, /FAIL/);
+    const child = parse(readFileSync(join(repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(child).filter((k) => k.includes(':')), [`build:${KEY}`]);
+    const record = JSON.parse(readFileSync(join(repo, 'out', KEY, 'build.json'), 'utf8')) as { key: string; builds: { exit_code: number }[] };
+    assert.equal(record.key, KEY);
+    assert.ok(record.builds.length > 0 && record.builds.every((b) => b.exit_code === 0), JSON.stringify(record));
+    // The local template's file builder wrote its "image" where the template says.
+    assert.ok(existsSync(join(repo, 'out', KEY, 'nubesvms-sl7x-x86_64.image.txt')), readdirSync(join(repo, 'out', KEY)).join(' '));
+  });
+
+  it('the image ID reaches the next job through the build job\'s dotenv report', { timeout: 240_000 }, () => {
+    const env = readFileSync(join(repo, 'out', KEY, 'build.env'), 'utf8');
+    const imageId = /^IMAGE_ID=(.+)$/m.exec(env)?.[1];
+    assert.ok(imageId, env);
+    assert.match(imageId, /^local-nubesvms-sl7x-x86_64$/);
+    // A probe job after the generated build job, in a copy of the generated child pipeline:
+    // the chain has no next job of its own until `ci test` lands.
+    const child = parse(readFileSync(join(repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, unknown> & { stages: string[] };
+    child.stages = [...child.stages, 'probe'];
+    child.probe = { stage: 'probe', needs: [{ job: `build:${KEY}`, artifacts: true }], script: ['echo "probe saw IMAGE_KEY=$IMAGE_KEY IMAGE_ID=$IMAGE_ID"'] };
+    writeFileSync(join(repo, '.probe-ci.yml'), stringify(child));
+    const run = spawnSync(GITLAB_CI_LOCAL, ['--shell-executor-no-image', '--no-color', '--file', '.probe-ci.yml', '--variable', `PACKUILON=${process.execPath} ${join(ROOT, 'bin', 'packuilon.mjs')}`], { cwd: repo, env: gitEnv, encoding: 'utf8' });
+    const log = run.stdout + run.stderr;
+    assert.equal(run.status, 0, log);
+    assert.match(log, new RegExp(`PASS +build:${KEY}`));
+    assert.match(log, new RegExp(`probe +> probe saw IMAGE_KEY=${KEY} IMAGE_ID=${imageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+});
