@@ -9,6 +9,7 @@ import {
   fetchRequestBranches,
   imageFilesAt,
   parseTrailerLines,
+  readBlobs,
   readFilesAt,
   type Git,
   type RequestBranch,
@@ -23,7 +24,7 @@ const Manifest = z.looseObject({
   source_image: z.optional(z.string()),
   metadata: z.optional(z.record(z.string(), z.string())),
   profiles: z.optional(z.record(z.string(), z.string())),
-  templates: z.optional(z.array(z.looseObject({ template: z.string(), digest: z.string() }))),
+  templates: z.optional(z.array(z.looseObject({ template: z.string(), digest: z.string(), files: z.optional(z.array(z.string())) }))),
 });
 type Manifest = z.infer<typeof Manifest>;
 
@@ -143,14 +144,14 @@ async function ensureRequest(options: {
 }
 
 async function readManifests(git: Git, view: RequestBranchesView, keys: ImageKey[]): Promise<Map<ImageKey, { before?: Manifest; after?: Manifest }>> {
-  const paths = keys.map((key) => `images/${key}/${MANIFEST_FILE}`);
-  const onDefault = await readFilesAt(git, view.defaultTip, paths);
+  // One `git cat-file --batch` for both sides of every image.
+  const pathOf = (key: ImageKey) => `images/${key}/${MANIFEST_FILE}`;
+  const names = keys.flatMap((key) => [`${view.branches.get(key)!.tip}:${pathOf(key)}`, ...(view.defaultTip ? [`${view.defaultTip}:${pathOf(key)}`] : [])]);
+  const blobs = await readBlobs(git, names);
   const result = new Map<ImageKey, { before?: Manifest; after?: Manifest }>();
   for (const key of keys) {
-    const path = `images/${key}/${MANIFEST_FILE}`;
-    const tip = view.branches.get(key)!.tip;
-    const after = parseManifest((await readFilesAt(git, tip, [path])).get(path));
-    const before = parseManifest(onDefault.get(path));
+    const after = parseManifest(blobs.get(`${view.branches.get(key)!.tip}:${pathOf(key)}`));
+    const before = view.defaultTip ? parseManifest(blobs.get(`${view.defaultTip}:${pathOf(key)}`)) : undefined;
     result.set(key, { ...(before ? { before } : {}), ...(after ? { after } : {}) });
   }
   return result;
@@ -203,7 +204,8 @@ async function factsOf(options: {
     profiles: Object.entries(afterProfiles)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, digest]) => ({ name, after: digest, ...(beforeProfiles[name] ? { before: beforeProfiles[name] } : {}) })),
-    files: await imageFilesAt(options.git, options.branch.tip, key),
+    // The manifest lists what each template rendered: no tree walk per request.
+    files: after?.templates?.every((template) => template.files) ? [MANIFEST_FILE, ...after.templates.flatMap((template) => template.files!)].sort() : await imageFilesAt(options.git, options.branch.tip, key),
     why,
   };
 }

@@ -45,27 +45,40 @@ export async function fetchRequestBranches(git: Git, remote: string, defaultBran
     await git.run(['fetch', '--quiet', '--no-tags', '--prune', remote, `+refs/heads/${defaultBranch}:${tracking}/${defaultBranch}`]); // throws, classified
   }
   const defaultTip = (await git.run(['rev-parse', '--verify', '--quiet', `${tracking}/${defaultBranch}^{commit}`], { allowFailure: true })).stdout.trim() || null;
-  const listed = await git.run(['for-each-ref', '--format=%(refname)%09%(objectname)', `${tracking}/${REQUEST_BRANCH_PREFIX}`]);
-  const branches = new Map<string, RequestBranch>();
-  for (const line of listed.stdout.split('\n')) {
-    if (!line) continue;
-    const [ref, tip] = line.split('\t') as [string, string];
+  const listed = await git.run(['for-each-ref', '--format=%(refname)%00%(objectname)%00%(contents)%00%00', `${tracking}/${REQUEST_BRANCH_PREFIX}`]);
+  const found: { key: string; branch: string; tip: string; message: string }[] = [];
+  for (const record of listed.stdout.split('\0\0\n')) {
+    const [ref, tip, message] = record.split('\0') as [string, string | undefined, string | undefined];
+    if (!ref || !tip) continue;
     const branch = ref.slice(tracking.length + 1);
     const key = branch.slice(REQUEST_BRANCH_PREFIX.length);
     if (!/^[A-Za-z0-9._-]+$/.test(key)) continue; // not a branch this tool makes
-    branches.set(key, await describeBranch(git, key, branch, tip, defaultTip));
+    found.push({ key, branch, tip, message: message ?? '' });
+  }
+  const ahead = await commitsAhead(git, defaultTip, found.map(({ tip }) => tip));
+  const branches = new Map<string, RequestBranch>();
+  for (const { key, branch, tip, message } of found) {
+    // The branch's own commits: from its tip back while not on the default branch.
+    const own: { id: string; trigger: string }[] = [];
+    for (let id: string | undefined = tip; id && ahead.has(id) && own.length < 1000; id = ahead.get(id)!.parent) own.push({ id, trigger: ahead.get(id)!.trigger });
+    // Every commit the tool makes has a Trigger: trailer; one without it was made by a person.
+    const human = own.find(({ trigger }) => !trigger.trim());
+    branches.set(key, { key, branch, tip, merged: own.length === 0, humanCommit: human ? human.id : null, message });
   }
   return { defaultTip, branches };
 }
 
-async function describeBranch(git: Git, key: string, branch: string, tip: string, defaultTip: string | null): Promise<RequestBranch> {
-  const range = defaultTip ? [`${defaultTip}..${tip}`] : [tip];
-  // Every commit the tool makes has a Trigger: trailer; one without it was made by a person.
-  const log = await git.run(['log', '--format=%H%x1f%(trailers:key=Trigger,valueonly,separator=%x2c)%x1e', ...range]);
-  const commits = log.stdout.split('\x1e').map((entry) => entry.trim()).filter(Boolean).map((entry) => entry.split('\x1f') as [string, string]);
-  const human = commits.find(([, trigger]) => !trigger.trim());
-  const message = (await git.run(['log', '-1', '--format=%B', tip])).stdout;
-  return { key, branch, tip, merged: commits.length === 0, humanCommit: human ? human[0] : null, message };
+/** Commits reachable from the tips and not from the default branch, in one `git log`: id → first parent, Trigger trailer. */
+async function commitsAhead(git: Git, defaultTip: string | null, tips: string[]): Promise<Map<string, { parent: string | undefined; trigger: string }>> {
+  const commits = new Map<string, { parent: string | undefined; trigger: string }>();
+  if (!tips.length) return commits;
+  const revisions = [...new Set(tips), ...(defaultTip ? [`^${defaultTip}`] : [])];
+  const log = await git.run(['log', '--stdin', '--format=%H%x1f%P%x1f%(trailers:key=Trigger,valueonly,separator=%x2c)%x1e'], { input: `${revisions.join('\n')}\n` });
+  for (const entry of log.stdout.split('\x1e')) {
+    const [id, parents, trigger] = entry.trim().split('\x1f') as [string, string | undefined, string | undefined];
+    if (id) commits.set(id, { parent: parents?.split(' ')[0] || undefined, trigger: trigger ?? '' });
+  }
+  return commits;
 }
 
 /** A request branch the tool may build on and rewrite. */
@@ -154,7 +167,12 @@ export async function ensureRequestBranches(options: EnsureRequestBranchesOption
     for (const change of toWrite) log.info({ imageKey: change.key, branch: `${REQUEST_BRANCH_PREFIX}${change.key}` }, 'request branch pushed');
     for (const { key } of toDelete) log.info({ imageKey: key, branch: `${REQUEST_BRANCH_PREFIX}${key}` }, 'request branch deleted: the render equals the default branch again');
     for (const key of handsOff) log.warn({ imageKey: key, branch: `${REQUEST_BRANCH_PREFIX}${key}` }, 'request branch has a commit made by hand: left alone');
-    const after = refspecs.length ? await fetchRequestBranches(git, remote, options.branch) : view;
+    // What the remote holds now, without asking it again: the pushed tips, minus the deleted branches.
+    const after: RequestBranchesView = { defaultTip: base, branches: new Map(view.branches) };
+    for (const { key } of toDelete) after.branches.delete(key);
+    for (const change of toWrite) {
+      after.branches.set(change.key, { key: change.key, branch: `${REQUEST_BRANCH_PREFIX}${change.key}`, tip: heads.get(change.key)!, merged: false, humanCommit: null, message: commitMessage(change) });
+    }
     return {
       commits: toWrite.map((change) => ({ key: change.key, change })),
       head: base,
