@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { artifactOf, createPacker, imageIdOf, inspectHclTemplate, inspectJsonTemplate, type BuildResult, type TemplateFacts } from '../packer/index.js';
 import { MANIFEST_FILE } from '../render/index.js';
 import { createGit } from '../repo/index.js';
-import { ConfigError, UsageError } from '../shared/errors.js';
+import { ConfigError, ToolError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { formatIssues } from '../shared/zod.js';
 import { isSafeImageId, writeBuildRecord, type BuildRecord } from './build-record.js';
@@ -183,6 +183,10 @@ export async function ciBuild(options: CiBuildOptions): Promise<CiBuildResult> {
         line(failure ?? `built: image ${entry.image_id ?? '(none)'}, artifact ${entry.artifact ?? '(none)'}`);
         log.info({ file: planned.file, exitCode: built.exitCode, imageId: entry.image_id, stopped: built.stopped }, 'packer build ended');
         if (failure) break;
+      } catch (error) {
+        // Packer did not run to an exit (not installed, say): 127, as a shell reports it.
+        entry.exit_code = error instanceof ToolError && error.exitCode !== undefined ? error.exitCode : 127;
+        throw error;
       } finally {
         await closeStream(stream);
       }

@@ -79,5 +79,7 @@ describe('build file inspection', () => {
     assert.equal(inspectJsonTemplate('not json', {}).openstack, false);
     assert.equal(inspectHclTemplate('source "openstack" "x" {\n  flavor = "m1"\n}\n').openstack, true);
     assert.equal(inspectHclTemplate('source "null" "x" {}\n').openstack, false);
+    const hcl = 'build {\n  post-processor "manifest" {\n    output = "m.json"\n  }\n  post-processor "manifest" {\n    output = "${var.x}.json"\n  }\n  post-processor "manifest" {}\n}\n';
+    assert.deepEqual(inspectHclTemplate(hcl).manifests, ['m.json', 'packer-manifest.json']);
   });
 });

@@ -40,8 +40,18 @@ export function inspectJsonTemplate(text: string, variables: Record<string, unkn
   };
 }
 
-/** HCL2 files are not parsed: an openstack source is found by its block header. */
+/**
+ * HCL2 files are not parsed: an openstack source is found by its block header,
+ * a manifest post-processor's output only when it is a literal string.
+ */
 export function inspectHclTemplate(text: string): TemplateFacts {
   const openstack = /^\s*source\s+"openstack"/m.test(text);
-  return { openstack, ownsCloud: openstack && /^\s*(identity_endpoint|cloud)\s*=/m.test(text), manifests: [] };
+  const manifests: string[] = [];
+  for (const block of text.matchAll(/post-processor\s+"manifest"\s*\{([^}]*)/g)) {
+    const output = /^\s*output\s*=\s*(.*)$/m.exec(block[1] ?? '');
+    const literal = output ? /^"([^"$]*)"\s*$/.exec(output[1]!) : undefined;
+    if (!output) manifests.push('packer-manifest.json');
+    else if (literal) manifests.push(literal[1]!);
+  }
+  return { openstack, ownsCloud: openstack && /^\s*(identity_endpoint|cloud)\s*=/m.test(text), manifests };
 }

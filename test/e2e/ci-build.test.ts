@@ -52,6 +52,7 @@ describe('ci build (real Packer)', () => {
         vars: { image_name: 'cloud' },
       },
     ]);
+    writeHclImage('hcl-sl7x-x86_64');
     writeFileSync(join(repo, 'images', 'not-a-folder'), 'x');
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'images');
@@ -59,6 +60,18 @@ describe('ci build (real Packer)', () => {
   });
   after(() => root.remove());
 
+  // An HCL2 build file and its .pkrvars.json, as render writes them (every variable, declared or not).
+  const writeHclImage = (key: string) => {
+    const dir = writeImageFolder(repo, key, 'hcl-image', []);
+    const hcl = ['variable "image_name" {', '  type = string', '}', 'source "null" "hcl" {', '  communicator = "none"', '}', 'build {', '  sources = ["source.null.hcl"]',
+      '  provisioner "shell-local" {', '    inline = ["echo hcl ${var.image_name}"]', '  }', '  post-processor "manifest" {', '    output = "build-out/hcl-manifest.json"',
+      '    custom_data = {', '      image_id = "local-hcl"', '    }', '  }', '}', ''].join('\n');
+    writeFileSync(join(dir, 'managed.pkr.hcl'), hcl);
+    writeFileSync(join(dir, 'managed.pkrvars.json'), JSON.stringify({ image_name: 'hcl-image', image_key: key }));
+    const manifest = JSON.parse(readFileSync(join(dir, 'image.json'), 'utf8')) as { templates: unknown[] };
+    manifest.templates = [{ template: 'templates/managed.pkr.hcl', digest: 'sha256:0', files: ['managed.pkr.hcl', 'managed.pkrvars.json'] }];
+    writeFileSync(join(dir, 'image.json'), JSON.stringify(manifest));
+  };
   const rmVarFile = (key: string, file: string) => rmSync(join(repo, 'images', key, file));
 
   it('builds every build file in template order and writes build.json and build.env exactly', async () => {
@@ -84,6 +97,16 @@ describe('ci build (real Packer)', () => {
     assert.ok(lastFirst > 0 && jobLines.findIndex((l) => l.includes('second.json:')) > lastFirst);
     assert.ok(existsSync(join(repo, 'out/two-sl7x-x86_64/packer-first.manifest.json')));
     assert.deepEqual(readdirSync(join(repo, 'out')), ['two-sl7x-x86_64']);
+  });
+
+  it('builds an HCL2 build file with its .pkrvars.json', async () => {
+    const result = await cli(['ci', 'build', 'hcl-sl7x-x86_64']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /managed\.pkr\.hcl: packer build -machine-readable -var-file=images\/hcl-sl7x-x86_64\/managed\.pkrvars\.json images\/hcl-sl7x-x86_64\/managed\.pkr\.hcl/);
+    assert.match(result.stderr, /hcl hcl-image/);
+    assert.equal(readFileSync(join(repo, 'out/hcl-sl7x-x86_64/build.env'), 'utf8'), 'IMAGE_KEY=hcl-sl7x-x86_64\nIMAGE_IDS=local-hcl\nIMAGE_ID=local-hcl\n');
+    const record = readJson('out/hcl-sl7x-x86_64/build.json') as { builds: { log: string }[] };
+    assert.equal(record.builds[0]!.log, 'out/hcl-sl7x-x86_64/packer-managed.log');
   });
 
   it('records CI_COMMIT_SHA when the job gives it, and writes under --out', async () => {
@@ -129,7 +152,7 @@ describe('ci build (real Packer)', () => {
       assert.match(result.stderr, /ci build: (no image|.* is not an image key)/);
     }
     assert.equal(existsSync(join(repo, 'pwned')), false);
-    assert.deepEqual(readdirSync(join(repo, 'out')).sort(), ['fails-sl7x-x86_64', 'slow-sl7x-x86_64', 'two-sl7x-x86_64']);
+    assert.deepEqual(readdirSync(join(repo, 'out')).sort(), ['fails-sl7x-x86_64', 'hcl-sl7x-x86_64', 'slow-sl7x-x86_64', 'two-sl7x-x86_64']);
   });
 
   it('an openstack build file with no cloud is validated -syntax-only, with a warning', async () => {
@@ -140,6 +163,16 @@ describe('ci build (real Packer)', () => {
     assert.match(log, /os\.json: packer build -machine-readable/);
     // Validation passed; the build itself needs a cloud and fails: exit 1, not a config error.
     assert.equal(result.code, 1, result.stderr);
+  });
+
+  it('with a cloud configured (OS_AUTH_URL) the openstack build file gets a real validation, which logs in', async () => {
+    // Nothing listens on port 9: the log-in fails, so the validation did try to reach Keystone.
+    const result = await cli(['ci', 'build', 'cloud-sl7x-x86_64'], { OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_USERNAME: 'u', OS_PASSWORD: 'p', OS_PROJECT_NAME: 't', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default' });
+    assert.equal(result.code, 1);
+    const log = readFileSync(join(repo, 'out/cloud-sl7x-x86_64/packer-os.log'), 'utf8');
+    assert.doesNotMatch(log, /syntax-only|warning: no cloud/);
+    assert.match(result.stderr, /packuilon: ci build cloud-sl7x-x86_64: packer validate images\/cloud-sl7x-x86_64\/os\.json failed \(exit 1\): .*connection refused/);
+    assert.doesNotMatch(log, /packer build -machine-readable/);
   });
 
   it('a hostile image name and metadata stay data: in JSON, in the environment, never in a shell or a path', async () => {
@@ -168,6 +201,22 @@ describe('ci build (real Packer)', () => {
     const json = await cli(['history', 'two-sl7x-x86_64', '--json']);
     const entries = JSON.parse(json.stdout) as { commit: string; builds?: { file: string; image_id: string }[] }[];
     assert.deepEqual(entries.find((e) => e.builds)?.builds?.map((b) => b.image_id), ['local-first', 'local-second']);
+  });
+
+  it('packer not installed: exit 1 saying so and how to install it', async () => {
+    const result = await cli(['ci', 'build', 'two-sl7x-x86_64'], { PATH: '/nonexistent' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /packuilon: packer: not installed \(not found on PATH\); install it: apt-get install packer/);
+    const record = readJson('out/two-sl7x-x86_64/build.json') as { builds: { exit_code: number; image_id: string | null }[] };
+    assert.deepEqual(record.builds.map((b) => [b.exit_code, b.image_id]), [[127, null]]);
+    assert.equal(readFileSync(join(repo, 'out/two-sl7x-x86_64/build.env'), 'utf8'), 'IMAGE_KEY=two-sl7x-x86_64\nIMAGE_IDS=\nIMAGE_ID=\n');
+  });
+
+  it('packuilon init git-ignores out/, where ci build writes', async () => {
+    const scaffold = join(root.path, 'scaffold');
+    const init = await runCli(['init', scaffold, '--index-dir', root.path], { cwd: root.path, env });
+    assert.equal(init.code, 0, init.stderr);
+    assert.ok(readFileSync(join(scaffold, '.gitignore'), 'utf8').split('\n').includes('out/'));
   });
 
   it('a cancelled job (SIGTERM to the real CLI) stops Packer, exits 1, and leaves no process behind', async () => {
