@@ -1,7 +1,9 @@
 import type { LoadedConfig } from '../config/index.js';
 import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
-import { createGit } from '../repo/index.js';
+import { createGit, findBase } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
+import { rerenderIfInputsMoved } from './auto-rerender.js';
+import { findOrphanedImages, keepProfilesIn } from './orphans.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
@@ -12,6 +14,10 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const target = options.baseline ? undefined : repoTarget(loaded, createGit(loaded.paths.repo, options.env));
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
+  // Templates or maps moved since the last pass: re-render first (while the index downloads), so the
+  // profile commits of this pass build on it.
+  const rerendering = target ? rerenderIfInputsMoved({ loaded, repo: target, log, fetch: true }) : Promise.resolve(null);
+  rerendering.catch(() => undefined);
   try {
     const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
     const { state } = stateFile;
@@ -19,6 +25,9 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const report = reportOf(scan, options.baseline ?? false);
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
+    const rerendered = await rerendering;
+    if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
+    const indexNames = new Set(listing.entries.map((entry) => entry.name));
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
@@ -28,6 +37,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         loaded,
         repo: target!,
         log,
+        // Hosts that left Aquilon leave the image's manifest with its next render.
+        keepProfile: keepProfilesIn(indexNames),
       });
       report.outcomes = result.outcomes;
       report.commits = result.commits;
@@ -37,6 +48,11 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         else if (outcome.outcome === 'rejected') report.rejected++;
         else if (outcome.outcome === 'skipped') report.skipped++;
       }
+    }
+    if (target) {
+      const commit = await findBase(target.git, target.branch, target.remote);
+      report.orphaned = await findOrphanedImages({ git: target.git, commit, indexNames, stateDir: loaded.paths.stateDir });
+      for (const key of report.orphaned) log.warn({ imageKey: key }, 'image orphaned: no profile of it is left in the index');
     }
     await saveState(loaded.paths.stateDir, stateFile);
     return report;
