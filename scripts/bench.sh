@@ -17,6 +17,8 @@ export GIT_COMMITTER_NAME="Packuilon Bench" GIT_COMMITTER_EMAIL=bench@example.or
 case "${1:-}" in
   --detect-only) shift; exec node --import tsx test/bench/detect-bench.ts "$@" ;;
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
+  --rerender-only) shift; exec node --import tsx test/bench/rerender-bench.ts "$@" ;;
 esac
 node --import tsx test/bench/detect-bench.ts "$@"
 node --import tsx test/bench/queue-bench.ts "$@"
+node --import tsx test/bench/rerender-bench.ts "$@"   # a template change: every image re-rendered (docs/benchmarks.md, by hand)
