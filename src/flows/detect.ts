@@ -3,7 +3,7 @@ import { applyScan, readState, scanForChanges, saveState } from '../detect/index
 import { createGit, findBase } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
 import { rerenderIfInputsMoved } from './auto-rerender.js';
-import { findOrphanedImages, keepProfilesIn } from './orphans.js';
+import { findOrphanedImages, readDeparted, updateDeparted } from './orphans.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
@@ -19,15 +19,18 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const rerendering = target ? rerenderIfInputsMoved({ loaded, repo: target, log, fetch: true }) : Promise.resolve(null);
   rerendering.catch(() => undefined);
   try {
-    const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const [stateFile, listing, departed] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles(), readDeparted(loaded.paths.stateDir)]);
     const { state } = stateFile;
     const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
+    const indexNames = new Set(listing.entries.map((entry) => entry.name));
+    // Known to the state, gone from the index: these hosts left Aquilon.
+    const left = scan.known < state.size ? [...state.names()].filter((name) => !indexNames.has(name)) : [];
+    await updateDeparted(loaded.paths.stateDir, departed, { left, listed: indexNames });
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
     const rerendered = await rerendering;
     if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
-    const indexNames = new Set(listing.entries.map((entry) => entry.name));
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
@@ -38,7 +41,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         repo: target!,
         log,
         // Hosts that left Aquilon leave the image's manifest with its next render.
-        keepProfile: keepProfilesIn(indexNames),
+        keepProfile: (name) => !departed.has(name),
       });
       report.outcomes = result.outcomes;
       report.commits = result.commits;
@@ -51,13 +54,15 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     }
     if (target) {
       const commit = await findBase(target.git, target.branch, target.remote);
-      report.orphaned = await findOrphanedImages({ git: target.git, commit, indexNames, stateDir: loaded.paths.stateDir });
+      report.orphaned = await findOrphanedImages({ git: target.git, commit, departed, stateDir: loaded.paths.stateDir });
       for (const key of report.orphaned) log.warn({ imageKey: key }, 'image orphaned: no profile of it is left in the index');
     }
     await saveState(loaded.paths.stateDir, stateFile);
     return report;
   } finally {
     source.close();
+    // A pass that failed still lets its re-render finish (or fail) before the process may exit.
+    await rerendering.catch(() => undefined);
   }
 }
 

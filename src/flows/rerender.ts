@@ -139,10 +139,11 @@ async function planRerender(options: { loaded: LoadedConfig; git: Git; view: Bas
   }
   const templates = await site.readTemplates(ready.flatMap(({ spec }) => spec.templates));
   const changes: ImageChange[] = [];
+  const counts = filesByKey(tree);
   for (const { key, text, manifest, spec } of ready) {
     const sources = spec.templates.map((path) => templates.get(path)!);
     const files = renderImage({ spec, templates: sources, previousProfiles: manifest.profiles, profiles: [], previousManifest: text });
-    if (!differs(key, files, tree)) {
+    if (!differs(key, files, tree, counts)) {
       images.push({ key, outcome: 'unchanged' });
       continue;
     }
@@ -154,11 +155,18 @@ async function planRerender(options: { loaded: LoadedConfig; git: Git; view: Bas
   return { base: view.commit, changes, images, inputPaths, inputIds };
 }
 
-function differs(key: string, files: RenderedFile[], tree: Map<string, string>): boolean {
-  const prefix = `images/${key}/`;
-  let count = 0;
-  for (const path of tree.keys()) if (path.startsWith(prefix)) count++;
-  return count !== files.length || files.some((file) => tree.get(`images/${file.path}`) !== gitBlobId(file.content));
+/** Files under images/<key>/ at the base, by key: counted once, not per image. */
+function filesByKey(tree: Map<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const path of tree.keys()) {
+    const key = path.split('/', 3)[1];
+    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function differs(key: string, files: RenderedFile[], tree: Map<string, string>, counts: Map<string, number>): boolean {
+  return (counts.get(key) ?? 0) !== files.length || files.some((file) => tree.get(`images/${file.path}`) !== gitBlobId(file.content));
 }
 
 /** Which input made the new bytes, named as the operator changed it. */
