@@ -261,4 +261,19 @@ describe('rerender and the auto re-render of detect (real git, bare remote)', ()
     assert.equal((await rerender()).code, 0);
     assert.deepEqual(Object.keys(JSON.parse(remoteFile('images/db-rocky8x-x86_64/image.json')).profiles), ['c.json']);
   });
+
+  it('damaged state files are caches: detect passes, records again, and still re-renders after the next change', async () => {
+    const state = join(root.path, 'state');
+    for (const [file, junk] of [['rerender-inputs.json', '{"image_name": 7'], ['orphaned-images.json', '[1,2'], ['departed-profiles.txt', '\u0000\n../../x\n']] as const) {
+      writeFileSync(join(state, file), junk);
+    }
+    const first = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).rerender, undefined, 'no record: only records');
+    assert.equal(typeof JSON.parse(readFileSync(join(state, 'rerender-inputs.json'), 'utf8')).ids, 'object');
+    humanChange('templates/managed.json', LEGACY_TEMPLATE.replace('"meta": "x"', '"meta": "after-damage"'));
+    const moved = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.ok(JSON.parse(moved.stdout).rerender.commits >= 1);
+  });
 });
