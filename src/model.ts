@@ -34,7 +34,7 @@ export interface ProfileRef {
 }
 
 export interface TemplateSource {
-  /** Path as written in the template map, relative to the repo (or absolute). */
+  /** Path as written in the template map, relative to the repo (never leaving it). */
   path: string;
   /** Output base name inside images/<key>/, e.g. `managed`. */
   name: string;

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, exitCodeOf, messageOf, PackuilonError } from '../shared/errors.js';
+import { ConfigError, EXIT, exitCodeOf, messageOf, PackuilonError, redact } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../version.js';
 import type { CliIo, CommandContext } from './io.js';
@@ -15,8 +15,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   // The logger and the config loader are loaded with the first command that
   // runs: `--help` and `--version` need neither pino nor zod nor yaml.
   let logger: Logger | undefined;
-  let createLogger: ((env: NodeJS.ProcessEnv) => Logger) | undefined;
-  const log = () => (logger ??= createLogger!(io.env));
+  let createLogger: (() => Logger) | undefined;
+  const log = () => (logger ??= createLogger!());
+  // With no config file, a config error says which file was looked for and how to name one.
+  let noConfigFile: string | undefined;
   const program = new Command('packuilon')
     .version(VERSION)
     .description('Aquilon profile changes → rendered Packer build files in git → CI builds, tests and promotes images')
@@ -34,13 +36,18 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const cmd = params[params.length - 1] as Command;
       const options = cmd.opts();
       const [{ loadConfig }, logging] = await Promise.all([import('../config/index.js'), import('../shared/log.js')]);
-      createLogger = logging.createLogger;
+      const prettify = await logging.loadPrettifier(io.env, io.stderr);
+      createLogger = () => logging.createCliLogger(io.env, io.stderr, prettify);
       const context: CommandContext = {
         io,
         get log() {
           return log();
         },
-        config: (overrides) => loadConfig({ file: options.config as string | undefined, env: io.env, cwd: io.cwd, overrides }),
+        config: (overrides) => {
+          const loaded = loadConfig({ file: options.config as string | undefined, env: io.env, cwd: io.cwd, overrides });
+          noConfigFile = loaded.lookedFor;
+          return loaded;
+        },
       };
       const { run } = await load();
       exitCode = await run(context, options, cmd.args);
@@ -85,6 +92,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .argument('[key]', 'an image key')
     .option('-n, --limit <count>', 'at most this many entries')
     .option('--json', 'print JSON');
+  command('requests', 'the open Packuilon merge requests / pull requests, their ages and pipeline states', 'packuilon requests --json', () => import('./commands/requests.js'))
+    .option('--json', 'print JSON');
   command('init', 'scaffold an image repo (templates, maps, packuilon.yaml) in DIR', 'packuilon init ./images-repo --index-url http://aquilon.example.org/profiles/profiles-info.xml', () => import('./commands/init.js'))
     .argument('[dir]', 'target directory [current directory]')
     .option('--index-url <url>', "Aquilon's profiles-info.xml URL")
@@ -108,7 +117,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const code = exitCodeOf(error);
-    io.stderr.write(`packuilon: ${messageOf(error)}\n`);
+    const hint = noConfigFile && error instanceof ConfigError ? `no config file (looked for ${noConfigFile}; name one with --config FILE or PACKUILON_CONFIG=FILE): ` : '';
+    io.stderr.write(`packuilon: ${redact(`${hint}${messageOf(error)}`)}\n`); // whatever threw, no URL password reaches the terminal
     if (createLogger && (!(error instanceof PackuilonError) || code !== EXIT.usage)) log().error({ err: messageOf(error) }, 'command failed');
     return code;
   }

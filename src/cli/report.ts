@@ -15,6 +15,10 @@ export function printDetectReport(context: CommandContext, report: DetectReport 
   if (report.failed.length) parts.push(`${report.failed.length} failed (retried next pass)`);
   if (report.rerender) parts.push(`${report.rerender.commits} images re-rendered`);
   if (report.orphaned?.length) parts.push(`${report.orphaned.length} orphaned images`);
+  if (report.requests) {
+    const { opened, updated, closed, handsOff } = report.requests;
+    parts.push(`requests: ${opened.length} opened, ${updated.length} updated, ${closed.length} closed${handsOff.length ? `, ${handsOff.length} left to people` : ''}`);
+  }
   context.io.stdout.write(`detect: ${parts.join(', ')}\n`);
   for (const outcome of report.outcomes) {
     if (outcome.outcome === 'rejected' || outcome.outcome === 'skipped') context.io.stdout.write(`  ${outcome.outcome}: ${outcome.reason}\n`);

@@ -10,6 +10,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     controller.abort();
   });
 }
+// `packuilon render x.json | head`: the reader went away. Like a producer
+// killed by SIGPIPE, stop here, quietly; that is not a failure of the command.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
+  throw error;
+});
 const code = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

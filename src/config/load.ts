@@ -5,12 +5,15 @@ import { parse as parseYaml } from 'yaml';
 import type { core } from 'zod/mini';
 import { formatIssues } from '../shared/zod.js';
 import { ConfigError } from '../shared/errors.js';
+import { checkConfig } from './checks.js';
 import { Config } from './schema.js';
 
 export interface LoadedConfig {
   config: Config;
   /** Where the config came from, for error messages (`packuilon.yaml`, or `defaults`). */
   source: string;
+  /** With no config file (source `defaults`): the file that was looked for. */
+  lookedFor?: string;
   /** Absolute paths derived from the config. */
   paths: { repo: string; stateDir: string; templateMap: string; sourceImages: string; indexDir?: string };
 }
@@ -57,10 +60,13 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     throw new ConfigError(`${source}: aquilon: set index_url or index_dir, not both`);
   }
   const repo = resolve(base, config.repo.path);
+  const fileQueueUrl = (raw as { queue?: { url?: unknown } }).queue?.url;
+  checkConfig(config, { source, repo, queueUrlFromEnv: Boolean(options.env.PACKUILON_QUEUE_URL), fileQueueUrl });
   const stateHome = options.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
   return {
     config,
     source,
+    ...(source === 'defaults' ? { lookedFor: file } : {}),
     paths: {
       repo,
       stateDir: config.state_dir ? resolve(base, config.state_dir) : join(stateHome, 'packuilon'),

@@ -51,7 +51,7 @@ export const ForgeConfig = z.strictObject({
   type: z.enum(['gitlab', 'github']).check(z.describe('forge kind (merge-request mode)')),
   url: z.optional(text('forge base URL')),
   project: text('project path (gitlab) or owner/name (github)'),
-  token_env: z._default(text('environment variable holding the token; never the token itself'), 'GITLAB_TOKEN'),
+  token_env: z.optional(text('environment variable holding the token; never the token itself [GITLAB_TOKEN for gitlab, GITHUB_TOKEN for github]')),
   labels: z._default(z.array(z.string()), ['packuilon']),
   assignees: z._default(z.array(z.string()), []),
   reviewers: z._default(z.array(z.string()), []),

@@ -44,6 +44,8 @@ const sameIds = (a: Record<string, string>, b: Map<string, string>) => Object.ke
  */
 export async function rerenderIfInputsMoved(options: { loaded: LoadedConfig; repo: RepoTarget; log: Logger; fetch: boolean }): Promise<RerenderReport | null> {
   const { loaded, repo, log } = options;
+  // Merge-request mode: re-renders are not yet turned into requests; `rerender --dry-run` shows them.
+  if (repo.mode === 'merge-request') return null;
   const { stateDir } = loaded.paths;
   const imageName = loaded.config.image_name;
   if (options.fetch && repo.remote) await fetchBranch(repo.git, repo.remote, repo.branch);

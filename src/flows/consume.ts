@@ -29,7 +29,8 @@ export function profileOfDelivery(delivery: Delivery, maxBytes: number): { profi
   const digest = sha256(delivery.body);
   let name = delivery.profile;
   if (name === undefined) {
-    // The seed's messages carry only the body: name them after the host, else after the skeleton's image.
+    // The seed's messages carry only the body: name them as Aquilon names the file
+    // (hostname.domainname.json), else after the host, else after the skeleton's image.
     name = nameFromBody(text) ?? `message-${digest.slice(7, 19)}.json`;
   }
   if (!SAFE_PROFILE_NAME.test(name)) return { reason: `profile name ${JSON.stringify(name.slice(0, 80))} is not usable` };
@@ -38,8 +39,11 @@ export function profileOfDelivery(delivery: Delivery, maxBytes: number): { profi
 
 function nameFromBody(text: string): string | undefined {
   try {
-    const system = (JSON.parse(text) as { system?: Record<string, { name?: unknown; hostname?: unknown } & Record<string, unknown>> }).system;
+    const system = (JSON.parse(text) as { system?: Record<string, { name?: unknown; hostname?: unknown; domainname?: unknown } & Record<string, unknown>> }).system;
     const hostname = system?.network?.hostname;
+    const domainname = system?.network?.domainname;
+    // Aquilon names a host's profile file after its FQDN, so this is the name detect saw.
+    if (typeof hostname === 'string' && hostname && typeof domainname === 'string' && domainname) return `${hostname}.${domainname}.json`;
     if (typeof hostname === 'string' && hostname) return `${hostname}.json`;
     const os = system?.os as { distribution?: { name?: unknown }; version?: { name?: unknown }; architecture?: unknown } | undefined;
     const parts = [system?.personality?.name, os?.distribution?.name, os?.version?.name, os?.architecture];
@@ -69,6 +73,8 @@ export async function startConsuming(options: {
   const { loaded, log } = options;
   const { queue } = loaded.config;
   const target = repoTarget(loaded, createGit(loaded.paths.repo, options.env));
+  const requests = target.mode === 'merge-request' ? await import('./merge-requests.js') : undefined;
+  const forge = requests?.forgeOf(loaded, options.env, log);
   const counters: ConsumeCounters = { committed: 0, commits: 0, unchanged: 0, deadLettered: 0, failedBatches: 0, pushRetries: 0, lastCommitAt: null };
   let settled = 0;
   let finish: () => void = () => undefined;
@@ -109,6 +115,12 @@ export async function startConsuming(options: {
         counters.lastCommitAt = Date.now();
       }
       counters.pushRetries += Math.max(0, result.attempts - 1);
+      if (requests && forge) {
+        // The branches are pushed: the batch is acked even when the forge fails; the next batch reconciles.
+        await requests.reconcileAfterRender({ loaded, git: target.git, forge, log, inputs, result }).catch((error: unknown) => {
+          log.error({ err: (error as Error).message }, 'requests not reconciled; the next batch tries again');
+        });
+      }
     } catch (error) {
       counters.failedBatches++;
       log.error({ messages: deliveries.length, err: (error as Error).message }, 'batch not committed; requeued for retry');

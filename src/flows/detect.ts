@@ -5,6 +5,7 @@ import type { Logger } from '../shared/log.js';
 import { rerenderIfInputsMoved } from './auto-rerender.js';
 import { findOrphanedImages, readDeparted, updateDeparted } from './orphans.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
+import type { Forge } from '../forge/index.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
@@ -12,6 +13,9 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const { loaded, log } = options;
   // The repo target first: a config that cannot commit must not cost a download of the site.
   const target = options.baseline ? undefined : repoTarget(loaded, createGit(loaded.paths.repo, options.env));
+  // Merge-request mode: a missing token is a config error before any download.
+  let forge: Forge | undefined;
+  if (target?.mode === 'merge-request') forge = (await import('./merge-requests.js')).forgeOf(loaded, options.env, log);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
   // Templates or maps moved since the last pass: re-render first (while the index downloads), so the
@@ -31,6 +35,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
     const rerendered = await rerendering;
     if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
+    let rendered: Awaited<ReturnType<typeof processProfiles>> | undefined;
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
@@ -43,6 +48,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         // Hosts that left Aquilon leave the image's manifest with its next render.
         keepProfile: (name) => !departed.has(name),
       });
+      rendered = result;
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
@@ -58,6 +64,11 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       for (const key of report.orphaned) log.warn({ imageKey: key }, 'image orphaned: no profile of it is left in the index');
     }
     await saveState(loaded.paths.stateDir, stateFile);
+    // After the state: the branches are pushed, so a forge that fails here loses nothing (exit 1, the next pass reconciles).
+    if (forge && target) {
+      const { reconcileAfterRender } = await import('./merge-requests.js');
+      report.requests = await reconcileAfterRender({ loaded, git: target.git, forge, log, inputs: scan.changed.map(({ profile }) => ({ profile })), ...(rendered ? { result: rendered } : {}) });
+    }
     return report;
   } finally {
     source.close();

@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/index.js';
 import type { ImageChange, ImageSpec, ProfileFacts, ProfileInput, ProfileRef, Trigger } from '../model.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../render/index.js';
-import { ensureCommits, type Git } from '../repo/index.js';
+import { ensureCommits, ensureRequestBranches, type Git, type RequestBranchesView } from '../repo/index.js';
 import { parseProfile, resolveImage } from '../resolve/index.js';
 import { ConfigError, InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -21,6 +21,8 @@ export interface RepoTarget {
   branch: string;
   remote?: string;
   pushRetries: number;
+  /** direct: commits on the branch; merge-request: a branch `packuilon/<key>` per image, reviewed before it reaches `branch`. */
+  mode: 'direct' | 'merge-request';
 }
 
 interface ImageGroup {
@@ -31,10 +33,11 @@ interface ImageGroup {
 export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
   const { repo } = loaded.config;
   if (repo.mode === 'merge-request') {
-    // Committing straight to the branch when review was asked for would skip the review.
-    throw new ConfigError(`${loaded.source}: repo.mode: merge-request is not available in this release; use direct`);
+    // Review happens on the forge: without a remote there is nowhere to push the request branches.
+    if (!repo.remote) throw new ConfigError(`${loaded.source}: repo.remote: repo.mode merge-request pushes a branch per image: set the remote`);
+    if (!loaded.config.forge) throw new ConfigError(`${loaded.source}: forge: repo.mode merge-request needs forge.type, forge.url and forge.project`);
   }
-  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries };
+  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries, mode: repo.mode };
 }
 
 /**
@@ -50,9 +53,9 @@ export async function processProfiles(options: {
   loaded: LoadedConfig;
   repo: RepoTarget;
   log: Logger;
-  /** Recorded profiles that stay behind their image (detect: those still in the index); without it all stay. */
+  /** Recorded profiles that stay behind their image (detect: those it saw leave the index are dropped); without it all stay. */
   keepProfile?: (name: string) => boolean;
-}): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number }> {
+}): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number; requestBranches?: RequestBranchesView }> {
   const { log } = options;
   // Parsing needs no site: bad input is known before any git work.
   const parsed = options.inputs.map(({ profile, messageId }) => {
@@ -69,8 +72,11 @@ export async function processProfiles(options: {
   let outcomes: ProfileOutcome[] = parsed.map(({ base }) => base);
   if (parsed.every(({ facts }) => !facts)) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
 
-  const result = await ensureCommits({
-    ...options.repo,
+  const { mode, remote, ...target } = options.repo;
+  const ensure = mode === 'merge-request' && remote ? (args: Parameters<typeof ensureCommits>[0]) => ensureRequestBranches({ ...args, remote }) : ensureCommits;
+  const result = await ensure({
+    ...target,
+    ...(remote ? { remote } : {}),
     log,
     async prepare(base) {
       const site = await loadSite(options.loaded, (paths) => base.readFiles(paths));
@@ -133,7 +139,8 @@ export async function processProfiles(options: {
   for (const { key, change } of result.commits) {
     log.info({ imageKey: key, profiles: change.trailers.profiles.map((p) => p.name), trigger: options.trigger }, 'image change committed');
   }
-  return { outcomes, commits: result.commits.length, head: result.head, pushed: result.pushed, attempts: result.attempts };
+  const requestBranches = 'view' in result ? (result.view as RequestBranchesView) : undefined;
+  return { outcomes, commits: result.commits.length, head: result.head, pushed: result.pushed, attempts: result.attempts, ...(requestBranches ? { requestBranches } : {}) };
 }
 
 function subjectOf(names: string[], isNew: boolean): string {

@@ -5,7 +5,7 @@ import { factsOfManifest, MANIFEST_FILE, parseManifest, renderImage, type Manife
 import { ensureCommits, fetchBranch, findBase, listImageFiles, readInputIds, viewOf, type BaseView, type Git } from '../repo/index.js';
 import { resolveImage, type TemplateMap } from '../resolve/index.js';
 import { gitBlobId, sha256 } from '../shared/digest.js';
-import { InputError, UsageError } from '../shared/errors.js';
+import { ConfigError, InputError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RepoTarget } from './process-profiles.js';
 import { loadSite } from './site.js';
@@ -68,6 +68,8 @@ export async function rerenderImages(options: {
 }): Promise<RerenderReport & { inputPaths: string[]; inputIds: Map<string, string> }> {
   const { loaded, repo, log } = options;
   const { git, branch, remote } = repo;
+  // Committing re-renders straight to the branch would skip the review merge-request mode asks for.
+  if (repo.mode === 'merge-request' && !options.dryRun) throw new ConfigError(`${loaded.source}: repo.mode: merge-request: rerender commits only in direct mode in this release; use --dry-run to see what would change`);
   if (remote && !options.fetched) await fetchBranch(git, remote, branch);
   let planned: Plan | undefined;
   const prepare = async (view: BaseView) => (planned = await planRerender({ loaded, git, view, log, ...(options.keys ? { keys: options.keys } : {}) })).changes;

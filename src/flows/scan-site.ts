@@ -26,6 +26,8 @@ export interface DetectReport {
   rerender?: { commits: number; images: RerenderedImage[] };
   /** Direct mode: images none of whose profiles is left in the index (never deleted by Packuilon). */
   orphaned?: string[];
+  /** Merge-request mode: what the run did to the forge's requests. */
+  requests?: { opened: string[]; updated: string[]; closed: string[]; unchanged: number; handsOff: string[] };
 }
 
 export function createProfileSource(loaded: LoadedConfig): ProfileSource {

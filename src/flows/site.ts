@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { TemplateSource } from '../model.js';
 import { checkImageNameFormat, parseSourceImages, parseTemplateMap, templateNameOf, type Site } from '../resolve/index.js';
@@ -21,8 +21,9 @@ function repoRelative(loaded: LoadedConfig, absolute: string): string {
 /**
  * The site's maps and templates, read through `read`: from the commit the
  * changes are built on (so a consumer never renders with templates older than
- * the branch), or from the work tree (`render`). Templates outside the repo
- * (absolute paths, as the seed used) are read from the file system.
+ * the branch), or from the work tree (`render`). Every template lives in the
+ * image repo: a path that leaves it (absolute, as the seed wrote them, or
+ * through `..`) is a config error in every command, whatever the profile.
  */
 export async function loadSite(loaded: LoadedConfig, read: FileReader): Promise<LoadedSite> {
   const { config, paths } = loaded;
@@ -36,6 +37,7 @@ export async function loadSite(loaded: LoadedConfig, read: FileReader): Promise<
     return text;
   };
   const templateMap = parseTemplateMap(paths.templateMap, need(mapPath, 'templates.map'));
+  for (const [key, list] of Object.entries(templateMap)) for (const path of list) checkTemplatePath(paths.templateMap, key, path);
   const sourceImages = parseSourceImages(paths.sourceImages, need(sourcesPath, 'templates.sources'));
   return {
     imageNameFormat: config.image_name,
@@ -43,17 +45,24 @@ export async function loadSite(loaded: LoadedConfig, read: FileReader): Promise<
     sourceImages,
     async readTemplates(templatePaths) {
       const unique = [...new Set(templatePaths)];
-      const inRepo = await read(unique.filter((path) => !isAbsolute(path)));
+      const inRepo = await read(unique);
       const templates = new Map<string, TemplateSource>();
       for (const path of unique) {
-        let text = inRepo.get(path);
-        if (isAbsolute(path)) text = await readFile(path, 'utf8').catch(() => undefined);
-        if (text === undefined) throw new ConfigError(`${paths.templateMap}: template ${path} not found${isAbsolute(path) ? '' : ' in the image repo'}`);
+        const text = inRepo.get(path);
+        if (text === undefined) throw new ConfigError(`${paths.templateMap}: template ${path} not found in the image repo`);
         templates.set(path, { path, name: templateNameOf(path), text });
       }
       return templates;
     },
   };
+}
+
+/** A template path must be a plain path inside the repo: git reads it from the commit as written. */
+function checkTemplatePath(mapFile: string, key: string, path: string): void {
+  const plain = path === posix.normalize(path) && !path.startsWith('/') && !path.startsWith('../') && path !== '..' && !path.includes('\\');
+  if (!plain) {
+    throw new ConfigError(`${mapFile}: ${key}: template ${JSON.stringify(path.slice(0, 80))} is not a path inside the image repo; commit the template there and name it relative to repo.path (packuilon migrate copies a seed's templates in)`);
+  }
 }
 
 /** The work tree as a FileReader, for commands that show rather than commit. */

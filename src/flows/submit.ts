@@ -1,6 +1,7 @@
 import type { ProfileInput } from '../model.js';
+import { parseProfile } from '../resolve/index.js';
 import { sha256 } from '../shared/digest.js';
-import { UsageError } from '../shared/errors.js';
+import { InputError, UsageError } from '../shared/errors.js';
 
 export interface SubmitFlags {
   personality: string;
@@ -33,6 +34,33 @@ export function skeletonProfile(flags: SubmitFlags): ProfileInput {
   };
   const text = JSON.stringify(profile);
   return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: sha256(text) };
+}
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  'system.personality.name': '--personality',
+  'system.archetype.name': '--archetype',
+  'system.os.distribution.name': '--os',
+  'system.os.version.name': '--os-version',
+  'system.os.architecture': '--arch',
+  'metadata.template.branch.name': '--domain',
+  'metadata.template.branch.author': '--sandbox',
+};
+
+/**
+ * The skeleton profile, checked as a profile would be: a value that a profile
+ * could not carry is a bad flag (usage, exit 2), refused before anything is
+ * committed or published, with the flag named.
+ */
+export function checkedSkeletonProfile(flags: SubmitFlags): ProfileInput {
+  const profile = skeletonProfile(flags);
+  try {
+    parseProfile(profile.name, profile.text);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const flag = flags.sandbox && error.field.startsWith('metadata.template.branch') ? '--sandbox' : (FLAG_OF_FIELD[error.field] ?? error.field);
+    throw new UsageError(`${flag}: ${error.problem}`);
+  }
+  return profile;
 }
 
 /** A skeleton profile has no host: it is named after its image, here and for the seed's packuilon.py messages. */

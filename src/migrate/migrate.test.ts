@@ -201,3 +201,26 @@ test('run() writes into the current directory by default; odd seeds are reported
   assert.match(stdout, /\/etc\/packer-utils\/missing\.sh \(in templates\/managed\.json\): referenced file is missing/);
   for (const file of filesUnder(w.into)) assert.ok(!read(join(w.into, file)).includes(PASSWORD), file);
 });
+
+test('credentials in PROFILE_INFO_URL / PROFILE_DIR_URL go to the environment, never into packuilon.yaml', async () => {
+  const cases: [info: string, dir: string, bareInfo: string, secrets: string[]][] = [
+    ['http://aq:pa@ss:w0rd@server/profiles/profiles-info.xml', 'http://aq:pa@ss:w0rd@server/profiles/', 'http://server/profiles/profiles-info.xml', ['pa@ss', 'w0rd']],
+    ['https://gl-TOKEN-123@server:8443/profiles/profiles-info.xml', 'https://server:8443/profiles/', 'https://server:8443/profiles/profiles-info.xml', ['gl-TOKEN-123']],
+    ['http://:only-pw!$@server/p/profiles-info.xml', '', 'http://server/p/profiles-info.xml', ['only-pw!$']],
+  ];
+  for (const [info, dir, bareInfo, secrets] of cases) {
+    using w = workspace();
+    const ini = join(w.seed, 'config.ini');
+    writeFileSync(ini, read(ini).replace(/^PROFILE_INFO_URL\s*=.*$/m, `PROFILE_INFO_URL = ${info}`).replace(/^PROFILE_DIR_URL\s*=.*$/m, `PROFILE_DIR_URL = ${dir}`));
+    const result = await cli('migrate', w.seed, '--into', w.into, '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const yaml = read(join(w.into, 'packuilon.yaml'));
+    for (const secret of secrets) assert.ok(!(yaml + result.stdout + result.stderr).includes(secret), `${secret} leaked`);
+    assert.equal(configOf(w.into).aquilon.index_url, bareInfo);
+    const report = JSON.parse(result.stdout) as MigrateReport;
+    assert.ok(report.warnings.some((line) => /PROFILE_INFO_URL carries credentials.*PACKUILON_AQUILON_INDEX_URL/.test(line)), report.warnings.join('\n'));
+    assert.ok(report.nextSteps.some((line) => line.startsWith('set PACKUILON_AQUILON_INDEX_URL')));
+    const dirHadCredentials = dir.includes('@');
+    assert.equal(report.nextSteps.some((line) => line.startsWith('set PACKUILON_AQUILON_PROFILE_URL')), dirHadCredentials);
+  }
+});

@@ -52,6 +52,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     { path: SOURCES_TARGET, content: sources, from: seed.local(sourcesFile) },
   ];
   report.written = await writeTarget(into, files);
+  report.nextSteps.push(...settings.secretEnvironment.map(({ variable, setting }) => `set ${variable} (the ${setting} of config.ini, with its credentials) where Packuilon runs`));
   report.nextSteps.push(...nextSteps(report, ini.entries.some((entry) => entry.key === 'RABBIT_PW')));
   return report;
 }

@@ -50,7 +50,17 @@ export interface MappedSettings {
   templateMap: string | undefined;
   sourceImages: string | undefined;
   credentialFiles: string[];
+  /** Settings whose secrets must come from the environment instead. */
+  secretEnvironment: SecretEnvironment[];
 }
+
+export interface SecretEnvironment {
+  variable: string;
+  setting: string;
+}
+
+/** `scheme://` + everything up to the last `@` before the path: a URL's user and password. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/i;
 
 type Report = Pick<MigrateReport, 'mapped' | 'notMapped' | 'warnings'>;
 
@@ -73,10 +83,19 @@ export function mapSettings(ini: IniFile, trigger: Trigger, report: Report): Map
   const mapped = (id: string, to: string) => report.mapped.push({ setting: id, to });
 
   const aquilon: Record<string, string> = {};
+  const secretEnvironment: SecretEnvironment[] = [];
   for (const [id, key] of [['cdb2rabbit.PROFILE_INFO_URL', 'index_url'], ['cdb2rabbit.PROFILE_DIR_URL', 'profile_url']] as const) {
     const value = get(id);
     if (value === undefined) continue;
-    aquilon[key] = value;
+    // A user (or token) and password in the URL are secrets: the file gets the URL without them,
+    // the environment variable of that key the whole URL (it beats the file).
+    const bare = value.replace(USERINFO, '$1');
+    if (bare !== value) {
+      const variable = `PACKUILON_AQUILON_${key.toUpperCase()}`;
+      secretEnvironment.push({ variable, setting: id });
+      report.warnings.push(`${id} carries credentials: aquilon.${key} is written without them; set ${variable} to the whole URL, credentials included, where Packuilon runs (an environment file of mode 0600, never the repo)`);
+    }
+    aquilon[key] = bare;
     mapped(id, `aquilon.${key}`);
   }
   // An empty PROFILE_MATCH meant "all profiles" in the seed, as it does here.
@@ -110,6 +129,7 @@ export function mapSettings(ini: IniFile, trigger: Trigger, report: Report): Map
     templateMap,
     sourceImages,
     credentialFiles: CREDENTIAL_KEYS.map(get).filter((value): value is string => value !== undefined),
+    secretEnvironment,
   };
 }
 

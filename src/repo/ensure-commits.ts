@@ -84,7 +84,14 @@ async function assertOnBranch(git: Git, branch: string): Promise<void> {
   checkedRoots.add(git);
   const head = await git.run(['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true });
   if (head.stdout.trim() !== `refs/heads/${branch}`) {
-    throw new ToolError(`git checkout`, undefined, `${git.dir}: HEAD is ${head.stdout.trim() || 'detached'}, expected branch ${branch} (repo.branch)`);
+    // Not a failure that a retry mends: the config and the clone disagree, an operator must act (exit 2).
+    const exists = (await git.run(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: true })).code === 0;
+    const current = head.stdout.trim().replace(/^refs\/heads\//, '') || 'a detached HEAD';
+    throw new ConfigError(
+      exists
+        ? `repo.branch: ${branch} is not checked out in ${git.dir} (it is on ${current}); git checkout ${branch} there, or set repo.branch`
+        : `repo.branch: the repo ${git.dir} has no branch ${branch} (it is on ${current}); set repo.branch to its branch, or create ${branch}`,
+    );
   }
 }
 

@@ -2,3 +2,15 @@ export { createGit, type Git } from './git.js';
 export { ensureCommits, type BaseView, type EnsureCommitsResult } from './ensure-commits.js';
 export { readHistory, type HistoryEntry } from './history.js';
 export { fetchBranch, findBase, listImageFiles, readInputIds, viewOf } from './inputs.js';
+export {
+  ensureRequestBranches,
+  fetchRequestBranches,
+  deleteMergedBranches,
+  readFilesAt,
+  imageFilesAt,
+  isLive,
+  REQUEST_BRANCH_PREFIX,
+  type RequestBranch,
+  type RequestBranchesView,
+} from './request-branches.js';
+export { parseTrailerLines } from './trailers.js';

@@ -63,7 +63,12 @@ export function messageOf(error: unknown): string {
   return `internal error: ${String(error)}`;
 }
 
-/** Secrets in URLs (`scheme://user:password@host`) never reach a log line or an error. */
+/**
+ * Secrets in URLs (`scheme://user:password@host`) never reach a log line or an
+ * error. The password runs to the last `@` before the path (a `/`) or
+ * whitespace, so one with `@`, `:` or other specials written unescaped is
+ * masked whole; a query that holds an `@` may be masked too (better too much).
+ */
 export function redact(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]*@/gi, '$1***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/\s]*:)[^\s/]*@/gi, '$1***@');
 }

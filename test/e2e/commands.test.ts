@@ -99,10 +99,12 @@ describe('commands on a scaffolded image repo', () => {
     assert.match(result.stderr, /template-map\.json: DEFAULT: Invalid input: expected array, received string/);
   });
 
-  it('refuses to commit straight to the branch when merge requests were asked for (exit 2)', async () => {
+  it('merge-request mode without a remote or a forge is a config error, never a commit to the branch (exit 2)', async () => {
+    const head = git(repo, 'rev-parse', 'HEAD');
     const result = await runCli(['detect'], { cwd: repo, env: { ...env, PACKUILON_REPO_MODE: 'merge-request' } });
     assert.equal(result.code, 2, result.stdout + result.stderr);
-    assert.match(result.stderr, /repo\.mode: merge-request is not available in this release/);
+    assert.match(result.stderr, /repo\.(remote|mode)|forge: repo\.mode merge-request needs/);
+    assert.equal(git(repo, 'rev-parse', 'HEAD'), head);
   });
 
   it('watch runs passes until SIGTERM, then exits 0', async () => {

@@ -301,6 +301,10 @@ describe('queue mode under faults (real CLI consumers, real broker, real git)', 
 
     const second = startConsumer(site.work, shared.url, 'second');
     await converged(site, messages, 60_000, [second]);
+    // Everything was pushed before the kill, so "converged" holds at once, and an
+    // empty queue only means the messages are in the consumer's hands: a SIGTERM
+    // then would give them back unsettled. Done is when it acked them all.
+    await until(`the restarted consumer to ack all ${messages.length}`, 60_000, () => second.logs().filter((l) => l.msg === 'acked').length >= messages.length, 250);
     await until('the queue to be empty', 10_000, async () => (await queueDepth(shared.url, site.queue)) === 0);
     await terminate(second);
     assert.equal(await queueDepth(shared.url, site.queue), 0);

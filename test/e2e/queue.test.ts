@@ -49,6 +49,8 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
       await channel.close();
     }
   };
+  /** consume --max-messages N, stopped after 60 s if fewer came: a failure that says so, never a hang. */
+  const consume = (count: number, extra: string[] = []) => runCli(['consume', '--max-messages', String(count), ...extra], { cwd: work, env, stopAfterMs: 60_000 });
   /** A message as the seed's cdb2rabbit / packuilon.py sent it: body only, persistent. */
   const publishAsSeed = async (body: string) => {
     const channel = await amqp.createConfirmChannel();
@@ -67,27 +69,53 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).published, 2);
     assert.equal(await depth(queue), 2);
+    // detect publishes in download order, so either may come first. The message
+    // is given back whatever the assertions say: held, it would leave the next
+    // test's consume waiting for ever (the hang of docs/decisions.md).
     const channel = await amqp.createChannel();
-    const message = await channel.get(queue, { noAck: false });
-    assert.ok(message);
-    assert.equal(message.properties.contentType, 'application/json');
-    assert.equal(message.properties.deliveryMode, 2);
-    assert.equal(message.properties.headers?.['packuilon-profile'], 'a.json');
-    assert.match(String(message.properties.headers?.['packuilon-profile-digest']), /^sha256:[0-9a-f]{64}$/);
-    assert.equal(message.content.toString(), profileText({ hostname: 'a' }));
-    channel.nack(message, false, true);
-    await channel.close();
+    try {
+      const message = await channel.get(queue, { noAck: false });
+      assert.ok(message);
+      try {
+        const name = String(message.properties.headers?.['packuilon-profile']);
+        assert.ok(name === 'a.json' || name === 'b.json', name);
+        assert.equal(message.properties.contentType, 'application/json');
+        assert.equal(message.properties.deliveryMode, 2);
+        assert.match(String(message.properties.headers?.['packuilon-profile-digest']), /^sha256:[0-9a-f]{64}$/);
+        assert.equal(message.content.toString(), name === 'a.json' ? profileText({ hostname: 'a' }) : profileText({ hostname: 'b', personality: 'web' }));
+      } finally {
+        channel.nack(message, false, true);
+      }
+    } finally {
+      await channel.close();
+    }
     const again = await runCli(['detect', '--json'], { cwd: work, env });
     assert.equal(JSON.parse(again.stdout).published, 0);
   });
 
   it('consume commits them with Trigger: queue and Message-Id, then acks', async () => {
-    const result = await runCli(['consume', '--max-messages', '2'], { cwd: work, env });
+    const result = await consume(2);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /2 received, 2 acked, 0 dead-lettered/);
     assert.equal(await depth(queue), 0);
     const body = git(remote, 'log', '-1', '--format=%B', '--grep=web-sl7x', 'main');
     assert.match(body, /Trigger: queue\nMessage-Id: b\.json@sha256:[0-9a-f]{64}/);
+  });
+
+  it("the seed's message for a profile detect already committed is named by its FQDN and commits nothing", async () => {
+    const text = profileText({ hostname: 'fq01', domainname: 'cloud.example.org', personality: 'fqdn' });
+    writeProfiles(profiles, { 'fq01.cloud.example.org.json': { text, mtime: 2 } });
+    const detect = await runCli(['detect', '--json'], { cwd: work, env });
+    assert.equal(JSON.parse(detect.stdout).published, 1, detect.stderr);
+    assert.match((await consume(1)).stdout, /1 acked/);
+    assert.ok(subjects().includes('images(fqdn-sl7x-x86_64): new image from fq01.cloud.example.org.json'), subjects().join('\n'));
+    const before = subjects().length;
+    await publishAsSeed(text); // cdb2rabbit, still running during a migration: the same bytes, body only
+    const again = await consume(1);
+    assert.match(again.stdout, /1 received, 1 acked, 0 dead-lettered, 0 requeued, 0 commits/);
+    assert.equal(subjects().length, before);
+    const manifest = JSON.parse(git(remote, 'show', 'main:images/fqdn-sl7x-x86_64/image.json')) as { profiles: Record<string, string> };
+    assert.deepEqual(Object.keys(manifest.profiles), ['fq01.cloud.example.org.json']);
   });
 
   it('poison messages go to <queue>.dead with a reason; good ones in the same batch still commit', async () => {
@@ -96,7 +124,7 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
     await publishAsSeed(profileText({ hostname: 'c', os: 'centos', osVersion: '6x' }));
     await publishAsSeed(profileText({ hostname: 'big', extra: 'x'.repeat(300_000) }));
     await publishAsSeed(profileText({ hostname: 'seedhost', personality: 'seedpers' }));
-    const result = await runCli(['consume', '--max-messages', '5'], { cwd: work, env });
+    const result = await consume(5);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /5 received, 1 acked, 4 dead-lettered/);
     assert.ok(subjects().includes('images(seedpers-sl7x-x86_64): new image from seedhost.json'));
@@ -118,7 +146,7 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
     git(work, 'push', '--quiet', 'origin', 'main');
     const replay = await runCli(['dlq', 'replay', '--profile', 'c.json'], { cwd: work, env });
     assert.match(replay.stdout, /1 moved back/);
-    const result = await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    const result = await consume(1);
     assert.match(result.stdout, /1 acked/);
     assert.ok(subjects().includes('images(nubesvms-centos6x-x86_64): new image from c.json'));
   });
@@ -126,19 +154,19 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
   it('a redelivered duplicate commits nothing; a revert A → B → A commits twice', async () => {
     const before = subjects().length;
     await publishAsSeed(profileText({ hostname: 'a' }));
-    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    await consume(1);
     assert.equal(subjects().length, before);
     await publishAsSeed(profileText({ hostname: 'a', extra: 'B' }));
-    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    await consume(1);
     await publishAsSeed(profileText({ hostname: 'a' }));
-    await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    await consume(1);
     assert.equal(subjects().length, before + 2);
   });
 
   it('in one batch the newest message of an image wins, in one commit', async () => {
     const before = subjects().length;
     for (const domain of ['d1', 'd2', 'd3']) await publishAsSeed(profileText({ hostname: 'z', personality: 'batch', domain }));
-    await runCli(['consume', '--max-messages', '3'], { cwd: work, env });
+    await consume(3);
     assert.equal(subjects().length, before + 1);
     const manifest = JSON.parse(git(remote, 'show', 'main:images/batch-sl7x-x86_64/image.json'));
     assert.equal(manifest.metadata.AQ_DOMAIN, 'd3');
@@ -147,7 +175,7 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
   it('submit in queue mode publishes the seed skeleton profile', async () => {
     const result = await runCli(['submit', '--personality', 'skel', '--domain', 'prod'], { cwd: work, env });
     assert.equal(result.code, 0, result.stderr);
-    const consumed = await runCli(['consume', '--max-messages', '1'], { cwd: work, env });
+    const consumed = await consume(1);
     assert.match(consumed.stdout, /1 acked/);
     assert.ok(subjects().includes('images(skel-sl7x-x86_64): new image from submit-skel-sl7x-x86_64.json'));
   });
@@ -164,7 +192,7 @@ describe('queue mode end to end: detect → RabbitMQ → consume → commit → 
 
   it('consume serves Prometheus metrics and a health check while it runs', async () => {
     const port = await freePort();
-    const running = runCli(['consume', '--max-messages', '1', '--metrics-port', String(port)], { cwd: work, env });
+    const running = consume(1, ['--metrics-port', String(port)]);
     let metrics = '';
     for (let tries = 0; tries < 100 && !metrics.includes('packuilon_broker_connected 1'); tries++) {
       await new Promise((resolve) => setTimeout(resolve, 50));

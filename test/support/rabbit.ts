@@ -4,7 +4,7 @@
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
-import { rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { rmSync, openSync, closeSync, readFileSync, cpSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,7 @@ export async function startRabbit(): Promise<Rabbit> {
     // Last resort when the test process exits without stop(): no async work possible here.
     for (const pid of [Number.parseInt(readOr(pidFile, ''), 10), launcher?.pid]) if (pid) tryKill(pid);
     killEpmd(epmdPort);
+    keepLogs(dir, port);
     rmSync(dir, { recursive: true, force: true });
   };
   const launch = async (): Promise<void> => {
@@ -135,6 +136,7 @@ export async function startRabbit(): Promise<Rabbit> {
     stop: async () => {
       await shutdown().catch(() => undefined);
       killEpmd(epmdPort);
+      keepLogs(dir, port);
       await rm(dir, { recursive: true, force: true });
       live.delete(killAllSync);
     },
@@ -228,6 +230,18 @@ function tryKill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
     process.kill(pid, signal);
   } catch {
     // already gone
+  }
+}
+
+/** With PACKUILON_TEST_LOG_DIR set (scripts/test-loop.sh), the broker's logs outlive it there. */
+function keepLogs(dir: string, port: number): void {
+  const keep = process.env.PACKUILON_TEST_LOG_DIR;
+  if (!keep) return;
+  try {
+    cpSync(join(dir, 'log'), join(keep, `rabbit-${port}`), { recursive: true });
+    cpSync(join(dir, 'stdout.log'), join(keep, `rabbit-${port}`, 'stdout.log'));
+  } catch {
+    // nothing written yet
   }
 }
 

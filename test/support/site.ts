@@ -9,6 +9,8 @@ export interface ProfileFields {
   osVersion?: string;
   arch?: string;
   hostname?: string;
+  /** system.network.domainname: with hostname, the FQDN Aquilon names the profile file after. */
+  domainname?: string;
   domain?: string;
   sandbox?: { name: string; author: string };
   /** Anything else, to vary the bytes without changing the image. */
@@ -26,7 +28,7 @@ export function profileDocument(fields: ProfileFields = {}): Record<string, unkn
       archetype: { name: fields.archetype ?? 'ral-tier1' },
       personality: { name: fields.personality ?? 'nubesvms' },
       os: { architecture: fields.arch ?? 'x86_64', distribution: { name: fields.os ?? 'sl' }, version: { name: fields.osVersion ?? '7x' } },
-      network: { hostname: fields.hostname ?? 'host01' },
+      network: { hostname: fields.hostname ?? 'host01', ...(fields.domainname === undefined ? {} : { domainname: fields.domainname }) },
       extra: fields.extra ?? null,
     },
   };
