@@ -19,6 +19,8 @@ case "${1:-}" in
   --detect-only) shift; exec node --import tsx test/bench/detect-bench.ts "$@" ;;
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
   --ci-plan-only) shift; exec node --import tsx test/bench/ci-plan-bench.ts "$@" ;;
+  --rerender-only) shift; exec node --import tsx test/bench/rerender-bench.ts "$@" ;;
 esac
 node --import tsx test/bench/detect-bench.ts "$@"
 node --import tsx test/bench/queue-bench.ts "$@"
+node --import tsx test/bench/rerender-bench.ts "$@"   # a template change: every image re-rendered (docs/benchmarks.md, by hand)

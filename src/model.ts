@@ -48,6 +48,8 @@ export interface ImageSpec {
   sourceKey: string;
   sourceImage: string;
   templates: string[];
+  /** The facts it was resolved from: recorded in the manifest so `rerender` needs no profile. */
+  facts?: ProfileFacts;
 }
 
 /** A file under images/: `path` is relative to images/ (`<key>/<file>`). */
@@ -56,12 +58,14 @@ export interface RenderedFile {
   content: string;
 }
 
-export type Trigger = 'detect' | 'queue' | 'submit';
+export type Trigger = 'detect' | 'queue' | 'submit' | 'rerender';
 
 export interface Trailers {
   profiles: ProfileRef[];
   trigger: Trigger;
   messageIds: string[];
+  /** `Packuilon-Version:`; the running release when absent. */
+  version?: string;
 }
 
 /** Everything images/<key>/ should hold after one change, and why. */

@@ -84,6 +84,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--sandbox <author/name>', 'sandbox (not with --domain)')
     .addOption(new Option('--trigger <mode>', 'direct | queue').choices(['direct', 'queue']))
     .option('--json', 'print the result as JSON');
+  command('rerender', 're-render images from their manifests with the current templates and maps; one commit per image that changes', 'packuilon rerender --dry-run', () => import('./commands/rerender.js'))
+    .argument('[keys...]', 'image keys [every image]')
+    .option('--dry-run', 'list what would change; write nothing')
+    .option('--json', 'print the report as JSON');
   command('history', 'the audit trail from git: image changes, profiles, triggers, newest first', 'packuilon history nubesvms-sl7x-x86_64 --json', () => import('./commands/history.js'))
     .argument('[key]', 'an image key')
     .option('-n, --limit <count>', 'at most this many entries')

@@ -13,6 +13,8 @@ export function printDetectReport(context: CommandContext, report: DetectReport 
   if (report.rejected) parts.push(`${report.rejected} rejected`);
   if (report.skipped) parts.push(`${report.skipped} skipped`);
   if (report.failed.length) parts.push(`${report.failed.length} failed (retried next pass)`);
+  if (report.rerender) parts.push(`${report.rerender.commits} images re-rendered`);
+  if (report.orphaned?.length) parts.push(`${report.orphaned.length} orphaned images`);
   if (report.requests) {
     const { opened, updated, closed, handsOff } = report.requests;
     parts.push(`requests: ${opened.length} opened, ${updated.length} updated, ${closed.length} closed${handsOff.length ? `, ${handsOff.length} left to people` : ''}`);
@@ -22,6 +24,11 @@ export function printDetectReport(context: CommandContext, report: DetectReport 
     if (outcome.outcome === 'rejected' || outcome.outcome === 'skipped') context.io.stdout.write(`  ${outcome.outcome}: ${outcome.reason}\n`);
   }
   for (const failure of report.failed) context.io.stdout.write(`  failed: ${failure.profile}: ${failure.error}\n`);
+  for (const image of report.rerender?.images ?? []) {
+    if (image.outcome === 'rerendered') context.io.stdout.write(`  re-rendered: ${image.key}: ${image.changed?.join(', ')} changed\n`);
+    else context.io.stdout.write(`  not re-rendered: ${image.key}: ${image.reason}\n`);
+  }
+  for (const key of report.orphaned ?? []) context.io.stdout.write(`  orphaned: ${key}: no profile of it is left in the index (retire it with git rm -r images/${key})\n`);
 }
 
 /** One detect pass in the configured trigger mode; each mode's code is loaded only when used. */

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { MANIFEST_FILE, renderImage, type Manifest } from '../render/index.js';
+import { MANIFEST_FILE, factsOfManifest, renderImage, type Manifest } from '../render/index.js';
 import { sha256 } from '../shared/digest.js';
 import { runTool } from '../shared/exec.js';
 import type { Logger } from '../shared/log.js';
@@ -103,11 +103,16 @@ async function driftOf(key: string, manifest: Manifest, committed: Map<string, s
         sourceKey: manifest.source_key,
         sourceImage: manifest.source_image,
         templates: paths,
+        ...(() => {
+          const facts = factsOfManifest(manifest);
+          return 'problem' in facts ? {} : { facts };
+        })(),
       },
       templates: paths.map((path) => templates.get(path)!),
       previousProfiles: manifest.profiles,
       profiles: [],
-      generator: manifest.generator,
+      // A manifest written before the version left it (with `generator`) still counts as the same render.
+      ...(committed.has(MANIFEST_FILE) ? { previousManifest: committed.get(MANIFEST_FILE)! } : {}),
     });
   } catch (error) {
     return [`images/${key}/${MANIFEST_FILE}: cannot re-render: ${(error as Error).message}`];

@@ -5,9 +5,12 @@ import { createConsumer, type Consumer, type Delivery, type Verdict } from '../q
 import { createGit } from '../repo/index.js';
 import { sha256 } from '../shared/digest.js';
 import type { Logger } from '../shared/log.js';
+import { rerenderIfInputsMoved } from './auto-rerender.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
 import { brokerUrl } from './publish.js';
 import { skeletonProfileName } from './submit.js';
+
+const RERENDER_FETCH_MS = 30_000;
 
 export interface ConsumeCounters {
   committed: number;
@@ -77,6 +80,7 @@ export async function startConsuming(options: {
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
 
+  let lastFetch = 0;
   const onBatch = async (deliveries: readonly Delivery[]): Promise<Verdict[]> => {
     const verdicts: (Verdict | undefined)[] = deliveries.map(() => undefined);
     const inputs: { profile: ProfileInput; messageId: string; index: number }[] = [];
@@ -86,6 +90,15 @@ export async function startConsuming(options: {
       else inputs.push({ profile: prepared.profile, messageId: delivery.messageId, index });
     });
     try {
+      // Templates or maps moved: re-render before this batch's commits. The remote is asked at most
+      // every RERENDER_FETCH_MS (a busy consumer learns of it from its own rejected pushes in between).
+      const fetch = Date.now() - lastFetch >= RERENDER_FETCH_MS;
+      if (fetch) lastFetch = Date.now();
+      const rerendered = await rerenderIfInputsMoved({ loaded, repo: target, log, fetch });
+      if (rerendered?.commits) {
+        counters.commits += rerendered.commits;
+        counters.lastCommitAt = Date.now();
+      }
       const result = await processProfiles({ inputs, trigger: 'queue', loaded, repo: target, log });
       result.outcomes.forEach((outcome, position) => {
         const index = inputs[position]!.index;

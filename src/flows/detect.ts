@@ -1,7 +1,9 @@
 import type { LoadedConfig } from '../config/index.js';
 import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
-import { createGit } from '../repo/index.js';
+import { createGit, findBase } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
+import { rerenderIfInputsMoved } from './auto-rerender.js';
+import { findOrphanedImages, readDeparted, updateDeparted } from './orphans.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
 import type { Forge } from '../forge/index.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
@@ -16,13 +18,23 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   if (target?.mode === 'merge-request') forge = (await import('./merge-requests.js')).forgeOf(loaded, options.env, log);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
+  // Templates or maps moved since the last pass: re-render first (while the index downloads), so the
+  // profile commits of this pass build on it.
+  const rerendering = target ? rerenderIfInputsMoved({ loaded, repo: target, log, fetch: true }) : Promise.resolve(null);
+  rerendering.catch(() => undefined);
   try {
-    const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
+    const [stateFile, listing, departed] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles(), readDeparted(loaded.paths.stateDir)]);
     const { state } = stateFile;
     const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
+    const indexNames = new Set(listing.entries.map((entry) => entry.name));
+    // Known to the state, gone from the index: these hosts left Aquilon.
+    const left = scan.known < state.size ? [...state.names()].filter((name) => !indexNames.has(name)) : [];
+    await updateDeparted(loaded.paths.stateDir, departed, { left, listed: indexNames });
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
+    const rerendered = await rerendering;
+    if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
     let rendered: Awaited<ReturnType<typeof processProfiles>> | undefined;
     if (options.baseline) {
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
@@ -33,6 +45,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         loaded,
         repo: target!,
         log,
+        // Hosts that left Aquilon leave the image's manifest with its next render.
+        keepProfile: (name) => !departed.has(name),
       });
       rendered = result;
       report.outcomes = result.outcomes;
@@ -44,6 +58,11 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
         else if (outcome.outcome === 'skipped') report.skipped++;
       }
     }
+    if (target) {
+      const commit = await findBase(target.git, target.branch, target.remote);
+      report.orphaned = await findOrphanedImages({ git: target.git, commit, departed, stateDir: loaded.paths.stateDir });
+      for (const key of report.orphaned) log.warn({ imageKey: key }, 'image orphaned: no profile of it is left in the index');
+    }
     await saveState(loaded.paths.stateDir, stateFile);
     // After the state: the branches are pushed, so a forge that fails here loses nothing (exit 1, the next pass reconciles).
     if (forge && target) {
@@ -53,6 +72,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     return report;
   } finally {
     source.close();
+    // A pass that failed still lets its re-render finish (or fail) before the process may exit.
+    await rerendering.catch(() => undefined);
   }
 }
 

@@ -5,7 +5,6 @@ import { ensureCommits, ensureRequestBranches, type Git, type RequestBranchesVie
 import { parseProfile, resolveImage } from '../resolve/index.js';
 import { ConfigError, InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { GENERATOR } from '../version.js';
 import { loadSite } from './site.js';
 
 export interface ProfileOutcome {
@@ -54,6 +53,8 @@ export async function processProfiles(options: {
   loaded: LoadedConfig;
   repo: RepoTarget;
   log: Logger;
+  /** Recorded profiles that stay behind their image (detect: those it saw leave the index are dropped); without it all stay. */
+  keepProfile?: (name: string) => boolean;
 }): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number; requestBranches?: RequestBranchesView }> {
   const { log } = options;
   // Parsing needs no site: bad input is known before any git work.
@@ -119,7 +120,8 @@ export async function processProfiles(options: {
             templates: group.spec.templates.map((path) => templates.get(path)!),
             previousProfiles: recorded,
             profiles: group.members.map((m) => m.ref),
-            generator: GENERATOR,
+            ...(options.keepProfile ? { keepProfile: options.keepProfile } : {}),
+            ...(previous !== undefined ? { previousManifest: previous } : {}),
           }),
           subject: subjectOf(claimed.map((m) => m.ref.name), previous === undefined),
           trailers: { profiles: claimed.map((m) => m.ref), trigger: options.trigger, messageIds: claimed.flatMap((m) => (m.messageId ? [m.messageId] : [])) },

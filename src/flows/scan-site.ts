@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { createDirectoryProfileSource, createHttpProfileSource, createMatcher, type ProfileSource, type ScanResult } from '../detect/index.js';
 import { ConfigError } from '../shared/errors.js';
 import type { ProfileOutcome } from './process-profiles.js';
+import type { RerenderedImage } from './rerender.js';
 
 // What detect shares between direct and queue mode, without git or rendering:
 // queue-mode detect must start fast.
@@ -21,6 +22,10 @@ export interface DetectReport {
   invalidNames: string[];
   outcomes: ProfileOutcome[];
   baseline: boolean;
+  /** Direct mode: the images re-rendered at the start of the pass because templates, maps or image_name moved. */
+  rerender?: { commits: number; images: RerenderedImage[] };
+  /** Direct mode: images none of whose profiles is left in the index (never deleted by Packuilon). */
+  orphaned?: string[];
   /** Merge-request mode: what the run did to the forge's requests. */
   requests?: { opened: string[]; updated: string[]; closed: string[]; unchanged: number; handsOff: string[] };
 }

@@ -1,11 +1,11 @@
 import type { ImageSpec, ProfileRef, RenderedFile, TemplateSource } from '../model.js';
 import { sha256 } from '../shared/digest.js';
 import { isLegacyTemplate, renderLegacyTemplate } from './legacy-template.js';
-import { MANIFEST_FILE, mergeProfiles, renderManifest, type Manifest } from './manifest.js';
+import { MANIFEST_FILE, mergeProfiles, renderManifest, sameAsEarlierManifest, type Manifest } from './manifest.js';
 import { renderHclVarFile, renderJsonVarFile } from './variables-template.js';
 
 export { stableJson } from './json.js';
-export { MANIFEST_FILE, profilesOfManifest, type Manifest } from './manifest.js';
+export { MANIFEST_FILE, factsOfManifest, parseManifest, profilesOfManifest, type Manifest } from './manifest.js';
 
 export interface RenderInput {
   spec: ImageSpec;
@@ -15,7 +15,13 @@ export interface RenderInput {
   previousProfiles: Record<string, string>;
   /** The profiles of this change. */
   profiles: ProfileRef[];
-  generator: string;
+  /**
+   * Which recorded profiles stay behind the image (those still in Aquilon's
+   * index); without it every recorded profile stays.
+   */
+  keepProfile?: (name: string) => boolean;
+  /** The manifest now in the repo: its bytes are kept when they say the same as the new render. */
+  previousManifest?: string;
 }
 
 /** Everything images/<key>/ holds for this input. Pure: same input, same bytes. */
@@ -28,8 +34,10 @@ export function renderImage(input: RenderInput): RenderedFile[] {
     files.push(...outputs.map((output) => ({ path: `${spec.key}/${output.file}`, content: output.content })));
     recorded.push({ template: template.path, digest: sha256(template.text), files: outputs.map((output) => output.file) });
   }
-  const profiles = mergeProfiles(input.previousProfiles, input.profiles);
-  files.push({ path: `${spec.key}/${MANIFEST_FILE}`, content: renderManifest(spec, profiles, recorded, input.generator) });
+  const profiles = mergeProfiles(input.previousProfiles, input.profiles, input.keepProfile);
+  const manifest = renderManifest(spec, profiles, recorded);
+  const { previousManifest } = input;
+  files.push({ path: `${spec.key}/${MANIFEST_FILE}`, content: previousManifest !== undefined && sameAsEarlierManifest(previousManifest, manifest) ? previousManifest : manifest });
   return files;
 }
 

@@ -21,7 +21,6 @@ function render(fields: ProfileFields, template = LEGACY_TEMPLATE, previousProfi
     templates: [{ path: 'templates/managed.json', name: 'managed', text: template }],
     previousProfiles,
     profiles: [{ name: 'host.json', digest: 'sha256:00' }],
-    generator: 'packuilon/test',
   });
 }
 

@@ -9,6 +9,8 @@ export interface HistoryEntry {
   trigger?: string;
   profiles: { name: string; digest?: string }[];
   messageIds: string[];
+  /** The release that made the commit (`Packuilon-Version:`); absent on commits of releases before it. */
+  version?: string;
 }
 
 const SEPARATOR = '\u001e';
@@ -33,6 +35,7 @@ export async function readHistory(git: Git, options: { key?: string; limit?: num
         else if (name === 'Profile-Digest' && entry.profiles.length) entry.profiles[entry.profiles.length - 1]!.digest = value;
         else if (name === 'Trigger') entry.trigger = value;
         else if (name === 'Message-Id') entry.messageIds.push(value);
+        else if (name === 'Packuilon-Version') entry.version = value;
       }
       return entry;
     });

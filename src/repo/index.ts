@@ -1,6 +1,7 @@
 export { createGit, type Git } from './git.js';
 export { ensureCommits, type BaseView, type EnsureCommitsResult } from './ensure-commits.js';
 export { readHistory, type HistoryEntry } from './history.js';
+export { fetchBranch, findBase, listImageFiles, readInputIds, viewOf } from './inputs.js';
 export {
   ensureRequestBranches,
   fetchRequestBranches,
@@ -14,4 +15,4 @@ export {
 } from './request-branches.js';
 export { parseTrailerLines } from './trailers.js';
 export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
-export { listImageFiles, readBlobs, resolveRef } from './tree.js';
+export { readBlobs, resolveRef } from './tree.js';

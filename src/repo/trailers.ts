@@ -1,4 +1,5 @@
 import type { ImageChange, Trailers } from '../model.js';
+import { VERSION } from '../version.js';
 
 export function commitMessage(change: Pick<ImageChange, 'key' | 'subject' | 'trailers'>): string {
   return `images(${change.key}): ${change.subject}\n\n${formatTrailers(change.trailers)}`;
@@ -11,6 +12,8 @@ export function formatTrailers(trailers: Trailers): string {
   }
   lines.push(`Trigger: ${trailers.trigger}`);
   for (const id of trailers.messageIds) lines.push(`Message-Id: ${id}`);
+  // The tool's version lives here, not in the rendered files: an upgrade alone changes no bytes.
+  lines.push(`Packuilon-Version: ${trailers.version ?? VERSION}`);
   return `${lines.join('\n')}\n`;
 }
 

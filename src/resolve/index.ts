@@ -98,6 +98,7 @@ export function resolveImage(facts: ProfileFacts, profile: string, site: Site): 
       sourceKey,
       sourceImage,
       templates,
+      facts,
     },
   };
 }

@@ -6,7 +6,6 @@ import { parseProfile, resolveImage } from '../../resolve/index.js';
 import { sha256 } from '../../shared/digest.js';
 import { EXIT, InputError, UsageError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../../shared/fs.js';
-import { GENERATOR } from '../../version.js';
 import { basename } from 'node:path';
 import type { CommandContext } from '../io.js';
 
@@ -38,7 +37,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
     templates: [...(await site.readTemplates(spec.templates)).values()],
     previousProfiles: profilesOfManifest(manifest),
     profiles: [{ name, digest: sha256(text) }],
-    generator: GENERATOR,
+    ...(manifest !== undefined ? { previousManifest: manifest } : {}),
   });
   if (typeof options.out === 'string') {
     const out = resolve(context.io.cwd, options.out);

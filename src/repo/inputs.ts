@@ -1,0 +1,58 @@
+import type { BaseView } from './ensure-commits.js';
+import type { Git } from './git.js';
+import { isAncestor, listImageFiles, readBlobs } from './tree.js';
+
+export { listImageFiles };
+
+/** Object ids of repo paths (files or folders) at a commit, in one `git ls-tree`; absent paths are left out. */
+export async function readInputIds(git: Git, commit: string | null, paths: string[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  if (!commit || paths.length === 0) return ids;
+  const { stdout } = await git.run(['ls-tree', '-z', '--full-tree', commit, '--', ...new Set(paths)]);
+  for (const entry of stdout.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const id = entry.slice(0, tab).split(' ')[2];
+    if (id) ids.set(entry.slice(tab + 1), id);
+  }
+  return ids;
+}
+
+/**
+ * The commit a pass builds on, as `ensureCommits` first chooses it: the local
+ * branch, or the remote's tip when that is ahead. One rev-parse for both refs.
+ */
+export async function findBase(git: Git, branch: string, remote?: string): Promise<string | null> {
+  const refs = ['HEAD', ...(remote ? [`refs/remotes/${remote}/${branch}`] : [])];
+  const result = await git.run(['rev-parse', ...refs.map((ref) => `${ref}^{commit}`)], { allowFailure: true });
+  // One of them does not resolve (an unborn branch, no remote-tracking ref yet): ask one by one.
+  const [local, remoteTip] =
+    result.code === 0
+      ? result.stdout.trim().split('\n')
+      : await Promise.all(refs.map(async (ref) => (await git.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true })).stdout.trim()));
+  if (!remoteTip || local === remoteTip) return local || null;
+  if (!local || (await isAncestor(git, local, remoteTip))) return remoteTip;
+  return local;
+}
+
+/** Bring the remote's branch into its remote-tracking ref (no work tree change); a remote without it yet is fine. */
+export async function fetchBranch(git: Git, remote: string, branch: string): Promise<void> {
+  const spec = `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`;
+  const result = await git.run(['fetch', '--quiet', '--no-tags', remote, spec], { allowFailure: true });
+  if (result.code !== 0 && !/couldn't find remote ref/i.test(result.stderr)) await git.run(['fetch', '--quiet', '--no-tags', remote, spec]); // throws, classified
+}
+
+/** Files at a commit, for flows that read without committing. */
+export function viewOf(git: Git, commit: string | null): BaseView {
+  return {
+    commit,
+    async readFiles(paths) {
+      if (!commit) return new Map();
+      const blobs = await readBlobs(git, paths.map((path) => `${commit}:${path}`));
+      return new Map(paths.flatMap((path) => {
+        const text = blobs.get(`${commit}:${path}`);
+        return text === undefined ? [] : [[path, text] as const];
+      }));
+    },
+  };
+}
