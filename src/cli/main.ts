@@ -95,7 +95,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
   // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
   const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
-  void ci;
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  command('test', 'run the Rally task against the new image and decide: exit 0 pass, 3 the image failed, 1 Rally could not say', 'packuilon ci test nubesvms-sl7x-x86_64 --junit out/nubesvms-sl7x-x86_64/rally-junit.xml', () => import('./commands/ci-test.js'), ci)
+    .argument('<key>', 'the image key')
+    .option('--image-id <id>', 'the image to test (repeatable) [the IDs in out/<key>/build.json]', collect)
+    .option('--task <file>', 'Rally task [templates/rally/<key>.yaml, else rally.task]')
+    .option('--junit <file>', 'JUnit report [out/<key>/rally-junit.xml]');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

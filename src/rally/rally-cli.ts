@@ -20,8 +20,8 @@ export interface RallyCli {
   run(args: string[], options?: Pick<RunToolOptions, 'timeoutMs' | 'signal' | 'killGraceMs'>): Promise<ToolResult>;
   /** Like run, but a non-zero exit is a ToolError with the output's tail. */
   must(args: string[], options?: Pick<RunToolOptions, 'timeoutMs' | 'signal'>): Promise<ToolResult>;
-  /** The UUIDs of the tasks carrying this tag, from Rally itself. */
-  findTasks(tag: string, timeoutMs?: number): Promise<string[]>;
+  /** The UUIDs of the env's tasks carrying this tag, from Rally itself. */
+  findTasks(envName: string, tag: string, timeoutMs?: number): Promise<string[]>;
 }
 
 // A Rally command that hangs (a database lock, a dead Keystone) must not hold the job.
@@ -50,8 +50,9 @@ export function createRallyCli(options: RallyCliOptions): RallyCli {
   return {
     run,
     must,
-    async findTasks(tag, timeoutMs = COMMAND_TIMEOUT_MS) {
-      const result = await must(['task', 'list', '--all-deployments', '--uuids-only', '--tag', tag], { timeoutMs });
+    async findTasks(envName, tag, timeoutMs = COMMAND_TIMEOUT_MS) {
+      // Not --all-deployments: without a default env (every env here is --no-use) Rally refuses it.
+      const result = await must(['task', 'list', '--deployment', envName, '--uuids-only', '--tag', tag], { timeoutMs });
       return result.stdout.split('\n').map((line) => line.trim()).filter((line) => TASK_UUID.test(line));
     },
   };

@@ -55,7 +55,8 @@ export async function runRallyTask(options: RunTaskOptions): Promise<TaskRun> {
   if (own) await writeFile(configFile!, ownRallyConf(database));
   const rally = createRallyCli({ configFile, home, cwd: workDir, env: options.env, logFile: files.log, ...(options.command ? { command: options.command } : {}) });
   const log = options.log.child({ rallyTag: tag });
-  const base = { tag, timeoutSeconds: options.timeoutSeconds, detail: '', files };
+  // What is known so far: a later step that fails keeps it (a timeout stays a timeout).
+  let run: TaskRun = { tag, timeoutSeconds: options.timeoutSeconds, detail: '', files };
   try {
     let envName = options.envName;
     if (!envName) {
@@ -66,9 +67,9 @@ export async function runRallyTask(options: RunTaskOptions): Promise<TaskRun> {
     }
     await writeFile(files.args, `${JSON.stringify(options.taskArgs, null, 2)}\n`);
     const started = await startTask(rally, { ...options, tag, envName, argsFile: files.args, log });
-    const run: TaskRun = { ...base, ...started, detail: meaningfulTail(started.output) };
+    run = { ...run, exitCode: started.exitCode, stopped: started.stopped, taskUuid: started.taskUuid, detail: meaningfulTail(started.output) };
     if (run.stopped === 'cancelled') return run;
-    const uuids = run.taskUuid ? [run.taskUuid] : await rally.findTasks(tag);
+    const uuids = run.taskUuid ? [run.taskUuid] : await rally.findTasks(envName, tag);
     if (uuids.length === 0) return { ...run, failure: `rally task start made no task (exit ${run.exitCode ?? 'none'})${run.detail ? `: ${run.detail}` : ''}` };
     run.taskUuid = uuids[uuids.length - 1];
     files.report = join(workDir, 'report.json');
@@ -80,7 +81,7 @@ export async function runRallyTask(options: RunTaskOptions): Promise<TaskRun> {
     const read = readReport(await readFile(files.report, 'utf8'), files.report, run.taskUuid!);
     return typeof read === 'string' ? { ...run, failure: read } : { ...run, task: read };
   } catch (error) {
-    if (error instanceof ToolError) return { ...base, failure: error.message };
+    if (error instanceof ToolError) return { ...run, failure: error.message };
     throw error;
   } finally {
     // The database of a run's own env holds the job's OS_* credentials: it never outlives the job.
@@ -129,7 +130,7 @@ async function startTask(rally: RallyCli, options: RunTaskOptions & { tag: strin
       const deadline = Date.now() + grace;
       try {
         while (!taskUuid && !ended && Date.now() < deadline) {
-          taskUuid = (await rally.findTasks(tag, Math.max(1000, deadline - Date.now()))).at(-1);
+          taskUuid = (await rally.findTasks(options.envName, tag, Math.max(1000, deadline - Date.now()))).at(-1);
           if (!taskUuid) await wait(1000, done);
         }
         if (taskUuid && !ended) await rally.run(['task', 'abort', '--uuid', taskUuid], { timeoutMs: Math.max(1000, deadline - Date.now()) });
