@@ -101,6 +101,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--image-id <id>', 'the image to test (repeatable) [the IDs in out/<key>/build.json]', collect)
     .option('--task <file>', 'Rally task [templates/rally/<key>.yaml, else rally.task]')
     .option('--junit <file>', 'JUnit report [out/<key>/rally-junit.xml]');
+  command('notify', 'tell people an image\'s final outcome: email and/or chat webhook; a failed notification is a warning', 'packuilon ci notify nubesvms-sl7x-x86_64 --outcome promoted', () => import('./commands/ci-notify.js'), ci)
+    .argument('<key>', 'the image key')
+    .addOption(new Option('--outcome <outcome>', 'what happened to the image').choices(['promoted', 'rejected', 'build-failed']).makeOptionMandatory())
+    .option('--image-id <id>', 'the image (repeatable) [the IDs in out/<key>/build.json]', collect);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,20 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import * as z from 'zod/mini';
-import '../shared/zod.js';
 import { RallyConfig, type LoadedConfig } from '../config/index.js';
 import { decideVerdict, renderJunit, runRallyTask, summarize, type TestOutcome, type Verdict } from '../rally/index.js';
 import { ConfigError, EXIT, UsageError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/fs.js';
 import type { Logger } from '../shared/log.js';
-import { formatIssues } from '../shared/zod.js';
-
-// out/<key>/build.json as `ci build` writes it: only the fields the test needs.
-const BuildRecord = z.object({
-  key: z.string(),
-  builds: z.array(z.object({ file: z.string(), image_name: z.nullish(z.string()), image_id: z.nullable(z.string()) })),
-});
+import { assertImageId, assertImageKey, findBuildRecord } from './build-inputs.js';
 
 export interface CiTestOptions {
   key: string;
@@ -47,7 +39,7 @@ const EXIT_OF: Record<Verdict, number> = { pass: EXIT.ok, fail: EXIT.verdict, er
 /** `ci test KEY`: the Rally task against the new image, the verdict, test.json, JUnit, the summary. */
 export async function ciTest(options: CiTestOptions): Promise<CiTestResult> {
   const { key, loaded } = options;
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(key)) throw new UsageError(`ci test: ${JSON.stringify(key)} is not an image key`);
+  assertImageKey('ci test', key);
   const repo = loaded.paths.repo;
   const rally = loaded.config.rally ?? RallyConfig.parse({});
   const outDir = join(repo, 'out', key);
@@ -100,26 +92,12 @@ interface ImageUnderTest {
 }
 
 async function imagesUnderTest(repo: string, key: string, outDir: string, given: string[] | undefined): Promise<ImageUnderTest[]> {
-  const recordFile = join(outDir, 'build.json');
-  let record: z.infer<typeof BuildRecord> | undefined;
-  if (existsSync(recordFile)) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(recordFile, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`${recordFile}: not JSON: ${(error as Error).message}`);
-    }
-    const parsed = BuildRecord.safeParse(raw);
-    if (!parsed.success) throw new ConfigError(formatIssues(recordFile, parsed.error));
-    if (parsed.data.key !== key) throw new ConfigError(`${recordFile}: key: expected ${key}, received ${parsed.data.key}`);
-    record = parsed.data;
-  }
+  const record = await findBuildRecord(outDir, key);
   const built = (record?.builds ?? []).filter((build) => build.image_id).map((build) => ({ id: build.image_id!, name: build.image_name ?? undefined }));
-  for (const id of given ?? []) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,254}$/.test(id)) throw new UsageError(`--image-id: ${JSON.stringify(id)} is not an image ID`);
-  }
+  for (const id of given ?? []) assertImageId(id);
   const images = given?.length ? given.map((id) => ({ id, name: built.find((build) => build.id === id)?.name })) : built;
   if (images.length === 0) {
+    const recordFile = join(outDir, 'build.json');
     throw new UsageError(`ci test ${key}: no image to test: give --image-id ID, or run ci build first (${record ? `${recordFile} has no image ID` : `${recordFile} is missing`})`);
   }
   const fallback = await renderedImageName(repo, key);
