@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../config/index.js';
 import { silentLogger } from '../shared/log.js';
 import { runCli } from '../../test/support/cli.js';
-import { allGone, RALLY_TASKS, rallyPids, rallyRepo } from '../../test/support/rally-repo.js';
+import { allGone, processesMentioning, RALLY_TASKS, rallyPids, rallyRepo, watchProcesses } from '../../test/support/rally-repo.js';
 import { parseXml } from '../../test/support/xml.js';
 import { ciTest } from './ci-test.js';
 
@@ -71,16 +71,19 @@ describe('ci test with real Rally', () => {
 
   it('aborts a task that runs past rally.timeout, kills it when it does not end, and fails the image (3)', async () => {
     const key = 'slow-sl7x-x86_64';
-    const repo = rallyRepo(key, { rally: { task: `${RALLY_TASKS}sleep.yaml`, timeout: 2, task_args: { sleep: 60 } } });
+    const repo = rallyRepo(key, { rally: { task: `${RALLY_TASKS}sleep.yaml`, timeout: 8, task_args: { sleep: 60 } } });
     const started = Date.now();
+    const watcher = watchProcesses(repo);
     const result = await ciTest({ key, loaded: loadConfig({ env: {}, cwd: repo }), cwd: repo, env: {}, log: silentLogger(), abortGraceMs: 3000 });
+    const seen = watcher.stop();
     assert.equal(result.exitCode, 3);
     assert.equal(result.verdict, 'fail');
-    assert.match(result.outcome.reasons[0]!, /^ran past 2 s \(rally\.timeout\)/);
-    assert.ok(Date.now() - started < 50_000, 'not the 60 s the task wanted');
-    const pids = rallyPids(result.files.log);
-    assert.ok(pids.length > 0, 'rally logged its PID');
+    assert.match(result.outcome.reasons[0]!, /^ran past 8 s \(rally\.timeout\)/);
+    assert.ok(Date.now() - started < 120_000, 'not the 180 s the task wanted');
+    const pids = [...new Set([...seen, ...rallyPids(result.files.log)])];
+    assert.ok(seen.length > 0, 'the Rally processes were seen running');
     assert.ok(await allGone(pids), `no Rally process left: ${pids.join(' ')}`);
+    assert.deepEqual(processesMentioning(repo), []);
     assert.equal(readJson(result.files.test).verdict, 'fail');
   });
 
@@ -92,13 +95,17 @@ describe('ci test with real Rally', () => {
     const watcher = setInterval(() => {
       if (existsSync(logFile) && /Task [0-9a-f-]{36} \| Starting/.test(readFileSync(logFile, 'utf8'))) cancel.abort();
     }, 200);
+    const processes = watchProcesses(repo);
     const result = await ciTest({ key, loaded: loadConfig({ env: {}, cwd: repo }), cwd: repo, env: {}, log: silentLogger(), signal: cancel.signal }).finally(() => clearInterval(watcher));
+    const seen = processes.stop();
     assert.ok(cancel.signal.aborted);
     assert.equal(result.exitCode, 1);
     assert.equal(result.verdict, 'error');
     assert.match(result.outcome.reasons[0]!, /^cancelled: the job was stopped; Rally task [0-9a-f-]{36} was aborted/);
     assert.match(readFileSync(logFile, 'utf8'), /\[rally task abort stdout\] Task [0-9a-f-]{36} successfully stopped/);
-    assert.ok(await allGone(rallyPids(logFile)));
+    assert.ok(seen.length > 0);
+    assert.ok(await allGone([...seen, ...rallyPids(logFile)]));
+    assert.deepEqual(processesMentioning(repo), []);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -31,4 +31,30 @@ export function rallyPids(logFile: string): number[] {
 /** Whether every Rally process of the run has gone. */
 export async function allGone(pids: number[]): Promise<boolean> {
   return waitFor(() => pids.every((pid) => !isAlive(pid)), 10_000);
+}
+
+/** The live processes whose command line mentions `needle` (a run's folder: Rally gets `--config-file <dir>/rally.conf`). */
+export function processesMentioning(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle) && isAlive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/** Samples processesMentioning(needle) every 200 ms until stopped: every PID it saw. */
+export function watchProcesses(needle: string): { stop(): number[] } {
+  const seen = new Set<number>();
+  const timer = setInterval(() => processesMentioning(needle).forEach((pid) => seen.add(pid)), 200);
+  return {
+    stop() {
+      clearInterval(timer);
+      return [...seen];
+    },
+  };
 }
