@@ -8,7 +8,8 @@ import { RALLY_TASKS, rallyRepo } from '../../test/support/rally-repo.js';
 // A real GlanceImages task against the real Keystone + Glance that
 // test/support/openstack.ts (the promote stage's set-up) starts for the run:
 // scripts/test.sh passes it in PACKUILON_TEST_OPENSTACK. The env is made from
-// the builder's OS_* variables, the way a CI job gives them.
+// the OS_* variables of image-admin, the way a CI job gives them: Rally's
+// env health check wants admin credentials (a member's are "Bad admin creds").
 const shared = process.env.PACKUILON_TEST_OPENSTACK;
 interface Info {
   authUrl: string;
@@ -20,7 +21,7 @@ interface Info {
 describe('ci test against real Keystone + Glance', { skip: shared ? false : 'PACKUILON_TEST_OPENSTACK is not set (run under test/support/openstack.ts)' }, () => {
   it('runs GlanceImages.list_images as the job\'s identity on an image the test made; the credentials do not outlive the run', async () => {
     const info = JSON.parse(shared!) as Info;
-    const user = info.users.builder!;
+    const user = info.users['image-admin']!;
     const osEnv = {
       OS_AUTH_URL: info.authUrl,
       OS_IDENTITY_API_VERSION: '3',

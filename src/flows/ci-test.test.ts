@@ -58,7 +58,7 @@ describe('ci test with real Rally', () => {
     assert.equal(rejected.code, 1, rejected.stderr + rejected.stdout);
     const rejectedRecord = readJson(join(invalid, 'out/mx-sl7x-x86_64/test.json'));
     assert.equal(rejectedRecord.verdict, 'error');
-    assert.match(rejectedRecord.reasons[0], /^Rally task [0-9a-f-]{36} ended crashed$/);
+    assert.match(rejectedRecord.reasons[0], /^Rally task [0-9a-f-]{36} ended crashed: There is no Scenario plugin `Dummy\.no_such_scenario` in any platform\.$/);
 
     // Separate databases, and none left behind: the env in it held the job's OS_* credentials.
     const confs = [pass, fail, invalid].map((dir, i) => readFileSync(join(dir, 'out', ['web', 'db', 'mx'][i] + '-sl7x-x86_64', 'rally/rally.conf'), 'utf8'));

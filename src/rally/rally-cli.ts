@@ -17,12 +17,17 @@ export interface RallyCliOptions {
 }
 
 export interface RallyCli {
-  run(args: string[], options?: Pick<RunToolOptions, 'timeoutMs' | 'signal' | 'killGraceMs'>): Promise<ToolResult>;
+  run(args: string[], options?: CallOptions): Promise<ToolResult>;
   /** Like run, but a non-zero exit is a ToolError with the output's tail. */
-  must(args: string[], options?: Pick<RunToolOptions, 'timeoutMs' | 'signal'>): Promise<ToolResult>;
+  must(args: string[], options?: CallOptions): Promise<ToolResult>;
   /** The UUIDs of the env's tasks carrying this tag, from Rally itself. */
   findTasks(envName: string, tag: string, timeoutMs?: number): Promise<string[]>;
 }
+
+type CallOptions = Pick<RunToolOptions, 'timeoutMs' | 'signal' | 'killGraceMs'> & {
+  /** false: keep this command's output out of the log file (`env create` prints the credentials it stored). */
+  log?: boolean;
+};
 
 // A Rally command that hangs (a database lock, a dead Keystone) must not hold the job.
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -32,14 +37,14 @@ export function createRallyCli(options: RallyCliOptions): RallyCli {
   const command = options.command ?? 'rally';
   const base = options.configFile ? ['--config-file', options.configFile] : [];
   const env = { ...options.env, HOME: options.home };
-  const run: RallyCli['run'] = (args, extra = {}) => {
+  const run: RallyCli['run'] = (args, { log = true, ...extra } = {}) => {
     const label = `rally ${args.slice(0, 2).join(' ')}`;
     return runTool(command, [...base, ...args], {
       cwd: options.cwd,
       env,
       timeoutMs: COMMAND_TIMEOUT_MS,
       ...extra,
-      onLine: (stream, line) => appendFileSync(options.logFile, `[${label} ${stream}] ${redact(line)}\n`),
+      ...(log ? { onLine: (stream, line) => appendFileSync(options.logFile, `[${label} ${stream}] ${scrub(line)}\n`) } : {}),
     });
   };
   const must: RallyCli['must'] = async (args, extra) => {
@@ -58,9 +63,14 @@ export function createRallyCli(options: RallyCliOptions): RallyCli {
   };
 }
 
+/** Credentials as Rally prints them (`"password": "…"` in an env spec), and passwords in URLs, masked. */
+export function scrub(text: string): string {
+  return redact(text).replace(/("[^"\n]*(?:password|secret|token|credential)[^"\n]*"\s*:\s*")(?:[^"\\\n]|\\.)*"/gi, '$1***"');
+}
+
 /** The last lines of Rally's output that say something: no oslo.log INFO/DEBUG lines, no hints, no blanks. */
 export function meaningfulTail(output: string, count = 3): string {
-  const lines = output
+  const lines = scrub(output)
     .split('\n')
     .map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').trim())
     .filter((line) => line && !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ (INFO|DEBUG) /.test(line) && !/^(\*|HINTS:|rally task (report|export))/.test(line));

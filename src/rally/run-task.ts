@@ -33,7 +33,7 @@ export interface RunTaskOptions {
 export interface TaskRun extends RunFacts {
   tag: string;
   exitCode?: number | undefined;
-  /** The last lines of `task start` that say something (validation errors). */
+  /** The last lines of `task start` that say something (its stdout: validation errors go there). */
   detail: string;
   files: { log: string; args: string; report?: string | undefined; html?: string | undefined };
 }
@@ -62,7 +62,7 @@ export async function runRallyTask(options: RunTaskOptions): Promise<TaskRun> {
     if (!envName) {
       envName = tag;
       await rally.must(['db', 'ensure']);
-      await rally.must(['env', 'create', '--name', envName, '--from-sysenv', '--no-use']);
+      await rally.must(['env', 'create', '--name', envName, '--from-sysenv', '--no-use'], { log: false });
       log.info({ env: envName }, 'rally env made from the OS_* variables');
     }
     await writeFile(files.args, `${JSON.stringify(options.taskArgs, null, 2)}\n`);
@@ -108,9 +108,9 @@ async function startTask(rally: RallyCli, options: RunTaskOptions & { tag: strin
       timeoutMs: options.timeoutSeconds * 1000 + grace + 60_000,
     })
     .then(
-      (result) => ({ exitCode: result.exitCode, output: `${result.stdout}\n${result.stderr}` }),
+      (result) => ({ exitCode: result.exitCode, output: result.stdout.trim() ? result.stdout : result.stderr }),
       (error: unknown) => {
-        if (error instanceof ToolRunError && (error.kind === 'cancelled' || error.kind === 'timeout')) return { exitCode: undefined, output: `${error.stdout}\n${error.stderr}` };
+        if (error instanceof ToolRunError && (error.kind === 'cancelled' || error.kind === 'timeout')) return { exitCode: undefined, output: error.stdout.trim() ? error.stdout : error.stderr };
         throw error;
       },
     )

@@ -9,6 +9,8 @@ export interface RunFacts {
   timeoutSeconds: number;
   /** Why Rally could not say anything (not installed, no task made, unreadable report). */
   failure?: string | undefined;
+  /** The last lines of `task start` that say something (a validation error). */
+  detail?: string | undefined;
   taskUuid?: string | undefined;
   task?: RallyTask | undefined;
 }
@@ -65,7 +67,10 @@ export function decideVerdict(facts: RunFacts, threshold: number): TestOutcome {
   if (facts.failure) return error(facts.failure);
   const task = facts.task;
   if (!task) return error('no data: Rally gave no task report');
-  if (!GOOD_STATUSES.has(task.status)) return error(`Rally task ${task.uuid} ended ${task.status}${task.status === 'validation_failed' ? ' (the task or the environment is wrong, not the image)' : ''}`);
+  if (!GOOD_STATUSES.has(task.status)) {
+    const detail = facts.detail?.split('\n').at(-1);
+    return error(`Rally task ${task.uuid} ended ${task.status}${detail ? `: ${detail}` : ''}`);
+  }
   if (workloads.length === 0 || workloads.every((workload) => workload.iterations === 0)) return error(`no data: Rally task ${task.uuid} ran no iterations`);
   const cloud = workloads.flatMap((workload) => workload.errors.filter((text) => CLOUD_SIDE.test(text)).map((text) => `${workload.label}: the cloud failed, not the image: ${text}`));
   if (cloud.length) return error(...cloud);
