@@ -121,6 +121,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   command('build', 'packer validate + packer build of every build file of an image; writes out/<key>/build.json and build.env', 'packuilon ci build nubesvms-sl7x-x86_64 --out out', () => import('./commands/ci-build.js'), ci)
     .argument('<key>', 'an image key: a folder of images/')
     .option('--out <dir>', 'folder for <key>/ (build.json, build.env, logs) [<repo>/out]');
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  command('test', 'run the Rally task against the new image and decide: exit 0 pass, 3 the image failed, 1 Rally could not say', 'packuilon ci test nubesvms-sl7x-x86_64 --junit out/nubesvms-sl7x-x86_64/rally-junit.xml', () => import('./commands/ci-test.js'), ci)
+    .argument('<key>', 'the image key')
+    .option('--image-id <id>', 'the image to test (repeatable) [the IDs in out/<key>/build.json]', collect)
+    .option('--task <file>', 'Rally task [templates/rally/<key>.yaml, else rally.task]')
+    .option('--junit <file>', 'JUnit report [out/<key>/rally-junit.xml]');
+  command('notify', 'tell people an image\'s final outcome: email and/or chat webhook; a failed notification is a warning', 'packuilon ci notify nubesvms-sl7x-x86_64 --outcome promoted', () => import('./commands/ci-notify.js'), ci)
+    .argument('<key>', 'the image key')
+    .addOption(new Option('--outcome <outcome>', 'what happened to the image').choices(['promoted', 'rejected', 'build-failed']).makeOptionMandatory())
+    .option('--image-id <id>', 'the image (repeatable) [the IDs in out/<key>/build.json]', collect);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

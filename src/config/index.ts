@@ -1,2 +1,2 @@
 export { loadConfig, environmentKeys, type LoadedConfig, type LoadOptions } from './load.js';
-export { Config } from './schema.js';
+export { Config, RallyConfig, NotifyConfig } from './schema.js';

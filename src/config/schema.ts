@@ -77,6 +77,24 @@ export const RallyConfig = z.strictObject({
   task: z._default(text('Rally task; templates/rally/<key>.yaml wins for that image'), 'templates/rally/boot-and-delete.yaml'),
   success_threshold: z._default(z.number().check(z.minimum(0), z.maximum(100)), 90),
   timeout: seconds('seconds before the Rally task is aborted', 1800),
+  flavor: z._default(text('the task arg `flavor`: Nova flavor of the test server'), 'm1.small'),
+  task_args: z._default(
+    z.record(z.string(), z.unknown()).check(z.describe('more task args for the Rally task (rendered by Rally from --task-args-file, never spliced into text)')),
+    {},
+  ),
+});
+
+export const NotifyConfig = z.strictObject({
+  email: z.optional(
+    z.strictObject({
+      smtp_url_env: z._default(text('environment variable holding the SMTP URL (smtp://user:password@host:port); never the URL itself'), 'PACKUILON_SMTP_URL'),
+      from: text('sender address'),
+      success_to: z._default(z.array(z.string()).check(z.describe('recipients when an image is promoted (the seed\'s SUCCESS_ADDRESS)')), []),
+      failure_to: z._default(z.array(z.string()).check(z.describe('recipients when an image is rejected or failed to build (the seed\'s FAILURE_ADDRESS)')), []),
+    }),
+  ),
+  webhook_url_env: z._default(text('environment variable holding a Slack/Mattermost-compatible incoming-webhook URL'), 'PACKUILON_WEBHOOK_URL'),
+  timeout: seconds('seconds for one notification (SMTP or webhook)', 20),
 });
 
 export const Config = z.strictObject({
@@ -94,6 +112,7 @@ export const Config = z.strictObject({
   openstack: z.optional(OpenstackConfig),
   rally: z.optional(RallyConfig),
   packer: z.prefault(PackerConfig, {}),
+  notify: z.prefault(NotifyConfig, {}),
 });
 
 export type Config = z.infer<typeof Config>;

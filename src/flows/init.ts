@@ -16,6 +16,9 @@ const SCAFFOLD = [
   'images/source-images.json',
   'scripts/update_ccm_conf.sh',
   'scripts/cloud-init.txt',
+  'templates/rally/boot-and-delete.yaml',
+  'templates/rally/boot-runcommand-delete.yaml',
+  'templates/rally/check-image.sh',
 ];
 
 export function packageRoot(): string {
