@@ -15,7 +15,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   try {
     const [stateFile, listing] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
     const { state } = stateFile;
-    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
+    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));

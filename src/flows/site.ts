@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { TemplateSource } from '../model.js';
 import { checkImageNameFormat, parseSourceImages, parseTemplateMap, templateNameOf, type Site } from '../resolve/index.js';
 import { ConfigError } from '../shared/errors.js';
+import { fileText } from '../shared/profile-text.js';
 
 /** Reads repo-relative files; absent ones are left out of the map. */
 export type FileReader = (paths: string[]) => Promise<Map<string, string>>;
@@ -47,7 +48,10 @@ export async function loadSite(loaded: LoadedConfig, read: FileReader): Promise<
       const templates = new Map<string, TemplateSource>();
       for (const path of unique) {
         let text = inRepo.get(path);
-        if (isAbsolute(path)) text = await readFile(path, 'utf8').catch(() => undefined);
+        if (isAbsolute(path)) {
+          const bytes = await readFile(path).catch(() => undefined);
+          text = bytes === undefined ? undefined : fileText(path, bytes);
+        }
         if (text === undefined) throw new ConfigError(`${paths.templateMap}: template ${path} not found${isAbsolute(path) ? '' : ' in the image repo'}`);
         templates.set(path, { path, name: templateNameOf(path), text });
       }
@@ -59,7 +63,12 @@ export async function loadSite(loaded: LoadedConfig, read: FileReader): Promise<
 /** The work tree as a FileReader, for commands that show rather than commit. */
 export function workTreeReader(repo: string): FileReader {
   return async (paths) => {
-    const entries = await Promise.all(paths.map(async (path) => [path, await readFile(join(repo, path), 'utf8').catch(() => undefined)] as const));
+    const entries = await Promise.all(
+      paths.map(async (path) => {
+        const bytes = await readFile(join(repo, path)).catch(() => undefined);
+        return [path, bytes === undefined ? undefined : fileText(path, bytes)] as const;
+      }),
+    );
     return new Map(entries.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
   };
 }

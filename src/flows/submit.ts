@@ -1,5 +1,5 @@
 import type { ProfileInput } from '../model.js';
-import { sha256 } from '../shared/digest.js';
+import { profileDigest } from '../shared/digest.js';
 import { UsageError } from '../shared/errors.js';
 
 export interface SubmitFlags {
@@ -32,7 +32,7 @@ export function skeletonProfile(flags: SubmitFlags): ProfileInput {
     },
   };
   const text = JSON.stringify(profile);
-  return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: sha256(text) };
+  return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: profileDigest(Buffer.from(text), text) };
 }
 
 /** A skeleton profile has no host: it is named after its image, here and for the seed's packuilon.py messages. */
