@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ConfigError, InputError, TransientError } from '../shared/errors.js';
-import { GunzipError, gunzipLimited } from '../shared/gunzip.js';
+import { ConfigError, InputError, TransientError, redact } from '../shared/errors.js';
+import { BadBodyError, gunzipLimited } from '../shared/gunzip.js';
 import { createHttpClient } from '../shared/http.js';
 import { parseProfileIndex, SAFE_PROFILE_NAME, type IndexEntry } from './profile-index.js';
 
@@ -31,7 +31,7 @@ export function createHttpProfileSource(options: {
     async listProfiles() {
       const body = await http.get(options.indexUrl).catch((error: Error) => {
         // The index is the whole site's: nothing to record it against, so the pass is retried.
-        throw error instanceof GunzipError ? new TransientError(`${options.indexUrl}: ${error.message}`) : error;
+        throw error instanceof BadBodyError ? new TransientError(`${redact(options.indexUrl)}: ${error.message}`) : error;
       });
       return parseProfileIndex(options.indexUrl, body.toString('utf8'));
     },
@@ -40,7 +40,7 @@ export function createHttpProfileSource(options: {
       try {
         bytes = await http.get(new URL(name.split('/').map(encodeURIComponent).join('/'), base).href);
       } catch (error) {
-        if (error instanceof GunzipError) throw new InputError(name, '', `served with Content-Encoding: gzip that ${error.message}`);
+        if (error instanceof BadBodyError) throw new InputError(name, '', `as served: ${error.message} (queue.max_message_bytes)`);
         throw error;
       }
       return name.endsWith('.gz') ? decompress(name, bytes, options.maxBytes) : bytes;
@@ -97,7 +97,7 @@ async function decompress(name: string, input: Buffer | Readable, maxBytes: numb
     return await gunzipLimited(input, maxBytes);
   } catch (error) {
     // A corrupt, cut or oversized archive is the profile's fault, not the network's.
-    if (error instanceof GunzipError) {
+    if (error instanceof BadBodyError) {
       throw new InputError(name, '', error.tooLarge ? `${error.message} (queue.max_message_bytes)` : `not a usable .gz file: ${error.message}`);
     }
     throw new TransientError(`${path ?? name}: ${(error as Error).message}`);

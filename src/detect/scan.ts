@@ -80,7 +80,7 @@ export async function scanForChanges(options: {
     result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' } });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
-  for (const { entry, error } of result.bad) log.warn({ profile: entry.name, reason: error.problem }, 'profile rejected');
+  for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');
   for (const { entry, error } of result.failed) log.error({ profile: entry.name, error: error.message }, 'profile not downloaded; retried next pass');
   result.changed.sort((a, b) => Number(a.entry.mtime) - Number(b.entry.mtime));
   return result;

@@ -26,6 +26,8 @@ export function quote(value: string): string {
  */
 export function oneLine(text: string): string {
   let line = text.length > MESSAGE_CHARS * 4 ? text.slice(0, MESSAGE_CHARS * 4) : text;
+  // V8's JSON.parse quotes a snippet of the input (`Unexpected token 'x', "…" is not valid JSON`), raw lines and all.
+  line = line.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON/, '');
   line = line.replace(/\s*(?:\r\n|[\r\n\u2028\u2029])\s*/g, ' | ');
   line = line.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
   line = line.replace(/"((?:[^"\\]|\\.){80,})"/g, (_, inner: string) => `"${inner.slice(0, VALUE_CHARS)}…"`);

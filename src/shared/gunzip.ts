@@ -1,9 +1,9 @@
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 
-/** Why bytes could not be decompressed: not gzip, cut short, or larger than allowed. Callers decide whose fault it is. */
-export class GunzipError extends Error {
-  override name = 'GunzipError';
+/** A body that cannot be used as it is: not gzip, cut short, or larger than allowed. Callers decide whose fault it is (never retried). */
+export class BadBodyError extends Error {
+  override name = 'BadBodyError';
   constructor(
     message: string,
     readonly tooLarge: boolean,
@@ -25,7 +25,7 @@ export function gunzipLimited(input: Buffer | Readable, maxBytes: number): Promi
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const fail = (error: GunzipError) => {
+    const fail = (error: BadBodyError) => {
       if (settled) return;
       settled = true;
       if (!Buffer.isBuffer(input)) input.destroy();
@@ -34,12 +34,12 @@ export function gunzipLimited(input: Buffer | Readable, maxBytes: number): Promi
     };
     gunzip.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) return fail(new GunzipError(`decompresses to more than ${maxBytes} bytes`, true));
+      if (size > maxBytes) return fail(new BadBodyError(`decompresses to more than ${maxBytes} bytes`, true));
       chunks.push(chunk);
     });
     gunzip.on('error', (error: NodeJS.ErrnoException) => {
       const why = error.code === 'Z_BUF_ERROR' ? 'cut short (unexpected end of the gzip data)' : `not gzip data (${error.message})`;
-      fail(new GunzipError(why, false));
+      fail(new BadBodyError(why, false));
     });
     gunzip.on('end', () => {
       if (settled) return;

@@ -1,10 +1,10 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { TransientError, redact } from './errors.js';
-import { GunzipError, gunzipLimited } from './gunzip.js';
+import { BadBodyError, gunzipLimited } from './gunzip.js';
 
 export interface HttpClient {
-  /** GET a URL's body (decoded from Content-Encoding: gzip, capped at maxBytes too). Retries network errors, timeouts and 5xx/429; a body that does not inflate is a GunzipError, not retried. */
+  /** GET a URL's body (decoded from Content-Encoding: gzip, capped at maxBytes too). Retries network errors, timeouts and 5xx/429; a body that does not inflate is a BadBodyError, not retried. */
   get(url: string): Promise<Buffer>;
   close(): void;
 }
@@ -46,7 +46,8 @@ export function createHttpClient(options: HttpOptions): HttpClient {
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (options.maxBytes && size > options.maxBytes) {
-              request.destroy(new Error(`response larger than ${options.maxBytes} bytes`));
+              // The same bytes would come again: not worth a retry.
+              request.destroy(new BadBodyError(`response larger than ${options.maxBytes} bytes`, true));
               return;
             }
             chunks.push(chunk);
@@ -71,7 +72,7 @@ export function createHttpClient(options: HttpOptions): HttpClient {
         try {
           return await once(url);
         } catch (error) {
-          if (error instanceof GunzipError) throw error;
+          if (error instanceof BadBodyError) throw error;
           const retriable = !(error instanceof HttpStatusError) || error.status >= 500 || error.status === 429;
           if (!retriable || attempt >= options.retries) {
             if (error instanceof HttpStatusError) throw error;

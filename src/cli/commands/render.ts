@@ -4,7 +4,7 @@ import { loadSite, workTreeReader } from '../../flows/site.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../../render/index.js';
 import { parseProfile, resolveImage } from '../../resolve/index.js';
 import { profileDigest } from '../../shared/digest.js';
-import { GunzipError, gunzipLimited } from '../../shared/gunzip.js';
+import { BadBodyError, gunzipLimited } from '../../shared/gunzip.js';
 import { profileText } from '../../shared/profile-text.js';
 import { EXIT, InputError, UsageError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../../shared/fs.js';
@@ -60,7 +60,7 @@ async function gunzipProfile(name: string, bytes: Buffer, maxBytes: number): Pro
   try {
     return await gunzipLimited(bytes, maxBytes);
   } catch (error) {
-    if (error instanceof GunzipError) throw new InputError(name, '', `not a usable .gz file: ${error.message}`);
+    if (error instanceof BadBodyError) throw new InputError(name, '', `not a usable .gz file: ${error.message}`);
     throw error;
   }
 }
