@@ -2,7 +2,7 @@ import type { ProfileInput, ProfileRef } from '../model.js';
 import { profileDigest, sameProfile } from '../shared/digest.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { profileText } from '../shared/profile-text.js';
+import { assertUtf8Profile } from '../shared/profile-text.js';
 import { mapWithConcurrency } from '../shared/pool.js';
 import type { IndexEntry, Matcher } from './profile-index.js';
 import type { ProfileSource } from './profile-source.js';
@@ -63,21 +63,20 @@ export async function scanForChanges(options: {
     } finally {
       if (++done % 500 === 0) log.info({ done, of: toFetch.length }, 'downloading profiles');
     }
-    let text: string;
     try {
-      text = profileText(entry.name, bytes);
+      assertUtf8Profile(entry.name, bytes);
     } catch (error) {
       result.bad.push({ entry, error: error as InputError });
       return;
     }
     // The digest of the content, not of its formatting; a record an earlier release made of the bytes still counts.
-    const digest = profileDigest(bytes, text);
+    const digest = profileDigest(bytes);
     if (sameProfile(state.get(entry.name)?.digest, digest, bytes)) {
       result.unchanged.push({ entry, digest });
       return;
     }
     options.onChanged?.({ name: entry.name, digest }, bytes);
-    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' } });
+    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? bytes.toString('utf8') : '' } });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
   for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');

@@ -6,7 +6,13 @@ import { ConfigError, InputError } from './errors.js';
  * the field that holds them: decoding them would put U+FFFD into a commit.
  */
 export function profileText(name: string, bytes: Buffer): string {
-  if (isUtf8(bytes)) return bytes.toString('utf8');
+  assertUtf8Profile(name, bytes);
+  return bytes.toString('utf8');
+}
+
+/** As profileText, without decoding (an unchanged profile's text is never needed). */
+export function assertUtf8Profile(name: string, bytes: Buffer): void {
+  if (isUtf8(bytes)) return;
   const offset = firstInvalidByte(bytes);
   const where = `invalid UTF-8 (byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at offset ${offset})`;
   throw new InputError(name, fieldOf(bytes, offset), where);
