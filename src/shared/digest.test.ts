@@ -35,6 +35,11 @@ describe('profile digests: the content, not its formatting', () => {
     assert.equal(digestOf('not json'), sha256('not json'));
   });
 
+  it('a document nested too deep to walk is digested as bytes, not a stack overflow', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    assert.equal(digestOf(deep), sha256(deep));
+  });
+
   it('canonical JSON sorts keys at every level, no whitespace', () => {
     assert.equal(canonicalJson({ b: { d: 1, c: [{ f: 1, e: 2 }] }, a: 'x' }), '{"a":"x","b":{"c":[{"e":2,"f":1}],"d":1}}');
   });

@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Digest } from '../model.js';
-import { canonicalJsonBytes } from './canonical-json.js';
 
 export function sha256(content: string | Uint8Array): Digest {
   return `sha256:${createHash('sha256').update(content).digest('hex')}`;
@@ -21,14 +20,11 @@ export function gitBlobId(content: string): string {
  * JSON (rejected later, naming the profile) are digested as they are.
  */
 export function profileDigest(bytes: Uint8Array, text?: string): Digest {
-  // Sorted keys (Aquilon's case) need no parse: one pass over the bytes.
-  const fast = canonicalJsonBytes(bytes);
-  if (fast) return sha256(fast);
-  return sha256(slowCanonical(bytes, text) ?? bytes);
+  return sha256(canonicalOf(bytes, text) ?? bytes);
 }
 
 /** Parse, sort, serialise; undefined for bytes that are not JSON (or nest too deep to walk). */
-export function slowCanonical(bytes: Uint8Array, text?: string): string | undefined {
+export function canonicalOf(bytes: Uint8Array, text?: string): string | undefined {
   try {
     return canonicalJson(JSON.parse(text ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
   } catch {
