@@ -1,7 +1,9 @@
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { ConfigError, InputError, TransientError } from '../shared/errors.js';
+import type { Readable } from 'node:stream';
+import { ConfigError, InputError, TransientError, redact } from '../shared/errors.js';
+import { BadBodyError, gunzipLimited } from '../shared/gunzip.js';
 import { createHttpClient } from '../shared/http.js';
 import { parseProfileIndex, SAFE_PROFILE_NAME, type IndexEntry } from './profile-index.js';
 
@@ -9,7 +11,7 @@ import { parseProfileIndex, SAFE_PROFILE_NAME, type IndexEntry } from './profile
 export interface ProfileSource {
   readonly description: string;
   listProfiles(): Promise<{ entries: IndexEntry[]; invalid: string[] }>;
-  /** The profile's bytes, decompressed when its name ends in .gz. */
+  /** The profile's bytes, decompressed when its name ends in .gz; InputError when they are not what the name says or too large. */
   readProfile(name: string): Promise<Buffer>;
   close(): void;
 }
@@ -27,16 +29,28 @@ export function createHttpProfileSource(options: {
   return {
     description: options.indexUrl,
     async listProfiles() {
-      return parseProfileIndex(options.indexUrl, (await http.get(options.indexUrl)).toString('utf8'));
+      const body = await http.get(options.indexUrl).catch((error: Error) => {
+        // The index is the whole site's: nothing to record it against, so the pass is retried.
+        throw error instanceof BadBodyError ? new TransientError(`${redact(options.indexUrl)}: ${error.message}`) : error;
+      });
+      return parseProfileIndex(options.indexUrl, body.toString('utf8'));
     },
     async readProfile(name) {
-      return decode(name, await http.get(new URL(name.split('/').map(encodeURIComponent).join('/'), base).href));
+      let bytes: Buffer;
+      try {
+        bytes = await http.get(new URL(name.split('/').map(encodeURIComponent).join('/'), base).href);
+      } catch (error) {
+        if (error instanceof BadBodyError) throw new InputError(name, '', `as served: ${error.message} (queue.max_message_bytes)`);
+        throw error;
+      }
+      return name.endsWith('.gz') ? decompress(name, bytes, options.maxBytes) : bytes;
     },
     close: () => http.close(),
   };
 }
 
-export function createDirectoryProfileSource(dir: string): ProfileSource {
+/** `maxBytes` caps a profile as the HTTP path caps a download: on disk, and decompressed. */
+export function createDirectoryProfileSource(dir: string, maxBytes: number): ProfileSource {
   return {
     description: dir,
     async listProfiles() {
@@ -59,22 +73,33 @@ export function createDirectoryProfileSource(dir: string): ProfileSource {
       return { entries, invalid };
     },
     async readProfile(name) {
-      try {
-        return decode(name, await readFile(join(dir, name)));
-      } catch (error) {
-        throw new TransientError(`${join(dir, name)}: ${(error as Error).message}`);
-      }
+      const path = join(dir, name);
+      // Only the file system's failures are transient (a file being replaced, a share away);
+      // what the bytes are is the profile's fault, recorded as over HTTP.
+      const size = await stat(path).then(
+        (info) => info.size,
+        (error: Error) => {
+          throw new TransientError(`${path}: ${error.message}`);
+        },
+      );
+      if (name.endsWith('.gz')) return decompress(name, createReadStream(path), maxBytes, path);
+      if (size > maxBytes) throw new InputError(name, '', `${size} bytes, larger than the ${maxBytes} allowed (queue.max_message_bytes)`);
+      return readFile(path).catch((error: Error) => {
+        throw new TransientError(`${path}: ${error.message}`);
+      });
     },
     close: () => undefined,
   };
 }
 
-function decode(name: string, bytes: Buffer): Buffer {
-  if (!name.endsWith('.gz')) return bytes;
+async function decompress(name: string, input: Buffer | Readable, maxBytes: number, path?: string): Promise<Buffer> {
   try {
-    return gunzipSync(bytes);
+    return await gunzipLimited(input, maxBytes);
   } catch (error) {
-    // A corrupt archive is the profile's fault, not the network's.
-    throw new InputError(name, '', `not a gzip file: ${(error as Error).message}`);
+    // A corrupt, cut or oversized archive is the profile's fault, not the network's.
+    if (error instanceof BadBodyError) {
+      throw new InputError(name, '', error.tooLarge ? `${error.message} (queue.max_message_bytes)` : `not a usable .gz file: ${error.message}`);
+    }
+    throw new TransientError(`${path ?? name}: ${(error as Error).message}`);
   }
 }

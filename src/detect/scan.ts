@@ -1,7 +1,8 @@
 import type { ProfileInput, ProfileRef } from '../model.js';
-import { sha256 } from '../shared/digest.js';
+import { profileDigest, sameProfile } from '../shared/digest.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { assertUtf8Profile } from '../shared/profile-text.js';
 import { mapWithConcurrency } from '../shared/pool.js';
 import type { IndexEntry, Matcher } from './profile-index.js';
 import type { ProfileSource } from './profile-source.js';
@@ -62,9 +63,15 @@ export async function scanForChanges(options: {
     } finally {
       if (++done % 500 === 0) log.info({ done, of: toFetch.length }, 'downloading profiles');
     }
-    // Hashed as bytes: a queue body needs no text, and decoding 50 KB twice per profile adds up.
-    const digest = sha256(bytes);
-    if (state.get(entry.name)?.digest === digest) {
+    try {
+      assertUtf8Profile(entry.name, bytes);
+    } catch (error) {
+      result.bad.push({ entry, error: error as InputError });
+      return;
+    }
+    // The digest of the content, not of its formatting; a record an earlier release made of the bytes still counts.
+    const digest = profileDigest(bytes);
+    if (sameProfile(state.get(entry.name)?.digest, digest, bytes)) {
       result.unchanged.push({ entry, digest });
       return;
     }
@@ -72,7 +79,7 @@ export async function scanForChanges(options: {
     result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? bytes.toString('utf8') : '' } });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
-  for (const { entry, error } of result.bad) log.warn({ profile: entry.name, reason: error.problem }, 'profile rejected');
+  for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');
   for (const { entry, error } of result.failed) log.error({ profile: entry.name, error: error.message }, 'profile not downloaded; retried next pass');
   result.changed.sort((a, b) => Number(a.entry.mtime) - Number(b.entry.mtime));
   return result;

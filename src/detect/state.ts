@@ -114,11 +114,13 @@ export interface StateFile {
   exists: boolean;
   generation: number;
   journalLines: number;
+  /** Written by a release that digested profile bytes (snapshot v1): the next pass downloads every profile once to record canonical digests. */
+  byteDigests: boolean;
 }
 
 const SNAPSHOT = 'detector-state.tsv';
 const JOURNAL = 'detector-state.journal';
-const SNAPSHOT_HEADER = /^# packuilon detector state v1 generation (\d+): name\tmtime\tdigest\toutcome$/;
+const SNAPSHOT_HEADER = /^# packuilon detector state v([12]) generation (\d+): name\tmtime\tdigest\toutcome$/;
 const JOURNAL_HEADER = /^# packuilon detector journal generation (\d+)$/;
 const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'rejected', 'skipped', 'baseline']);
 
@@ -132,9 +134,11 @@ const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'reject
 export async function readState(stateDir: string): Promise<StateFile> {
   const snapshotPath = join(stateDir, SNAPSHOT);
   const text = await readOptional(snapshotPath);
-  if (text === undefined) return { state: new DetectorState(), exists: false, generation: 0, journalLines: 0 };
+  if (text === undefined) return { state: new DetectorState(), exists: false, generation: 0, journalLines: 0, byteDigests: false };
   const lines = text.split('\n');
-  const generation = Number(SNAPSHOT_HEADER.exec(lines[0] ?? '')?.[1]);
+  const header = SNAPSHOT_HEADER.exec(lines[0] ?? '');
+  const generation = Number(header?.[2]);
+  const byteDigests = header?.[1] === '1';
   if (!Number.isInteger(generation) || lines[lines.length - 1] !== '') damaged(snapshotPath, 'unknown header or cut short');
   const state = new DetectorState();
   for (let index = 1; index < lines.length - 1; index++) {
@@ -150,26 +154,27 @@ export async function readState(stateDir: string): Promise<StateFile> {
       // Only the last line can be torn by a crash mid-append; its pass is redone.
       if (!state.applyLine(line)) {
         // A torn tail is never appended to: the next save writes a snapshot.
-        if (index === journal.length - 1) return { state, exists: true, generation, journalLines: Number.MAX_SAFE_INTEGER };
+        if (index === journal.length - 1) return { state, exists: true, generation, journalLines: Number.MAX_SAFE_INTEGER, byteDigests };
         damaged(`${journalPath}:${index + 1}`, 'unreadable line');
       }
       journalLines++;
     }
   }
-  return { state, exists: true, generation, journalLines };
+  return { state, exists: true, generation, journalLines, byteDigests };
 }
 
 /** Save what changed since it was read: nothing, else journal lines, else a new snapshot. Each step is durable before it returns. */
 export async function saveState(stateDir: string, file: StateFile): Promise<void> {
   const next = file.state;
   const changes = next.changeLines();
-  if (file.exists && changes.length === 0) return;
-  if (file.exists && file.journalLines + changes.length <= Math.max(1000, next.size / 4)) {
+  if (file.exists && changes.length === 0 && !file.byteDigests) return;
+  if (file.exists && !file.byteDigests && file.journalLines + changes.length <= Math.max(1000, next.size / 4)) {
     await appendDurably(join(stateDir, JOURNAL), file.journalLines === 0 ? [`# packuilon detector journal generation ${file.generation}`, ...changes] : changes, file.journalLines === 0);
     return;
   }
   const generation = file.generation + 1;
-  const lines = [`# packuilon detector state v1 generation ${generation}: name\tmtime\tdigest\toutcome`];
+  // v2: digests of canonical JSON (v1 held digests of the bytes).
+  const lines = [`# packuilon detector state v2 generation ${generation}: name\tmtime\tdigest\toutcome`];
   lines.push(...next.lines());
   lines.push('');
   await writeFileAtomic(join(stateDir, SNAPSHOT), lines.join('\n'));

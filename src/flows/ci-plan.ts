@@ -2,7 +2,7 @@ import { isAbsolute, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureNewestReadyFirst, imageKeyOfPath, IMAGE_KEY, ManifestFacts, planImages, planRange, type Parsed, type Plan, type RangeRequest } from '../ci/index.js';
 import { Config, type LoadedConfig } from '../config/index.js';
-import { createGit, listImageFiles, readBlobs, readPathChanges, readRangeCommits, resolveRef, type Git } from '../repo/index.js';
+import { createGit, listImageFiles, readTexts, readPathChanges, readRangeCommits, resolveRef, type Git } from '../repo/index.js';
 import { parseSourceImages, parseTemplateMap } from '../resolve/index.js';
 import { sha256 } from '../shared/digest.js';
 import { ConfigError, UsageError } from '../shared/errors.js';
@@ -61,14 +61,14 @@ export async function runCiPlan(loaded: LoadedConfig, options: CiPlanOptions): P
   const templateDigests = new Map<string, string>();
   const inputs: Parameters<typeof planImages>[0]['inputs'] = { templateMapPath, sourcesPath, templateDigests, ...(configPath ? { configPath } : {}) };
   if (inputPaths.length > 0) {
-    const texts = await readBlobs(git, [...imagesAtTo].map((key) => `${to}:images/${key}/image.json`));
+    const texts = await readTexts(git, [...imagesAtTo].map((key) => `${to}:images/${key}/image.json`));
     for (const key of imagesAtTo) {
       const parsed = ManifestFacts.safeParse(safeJson(texts.get(`${to}:images/${key}/image.json`)));
       if (parsed.success) manifests.set(key, parsed.data);
     }
     const templates = new Set([...manifests.values()].flatMap((m) => m.templates.map((t) => t.template.replace(/^(\.\/)+/, ''))).filter((p) => changed.has(p)));
     const wanted = [...templates, ...[templateMapPath, sourcesPath, configPath].filter((p): p is string => p !== undefined && changed.has(p))];
-    const blobs = await readBlobs(git, wanted.map((path) => `${to}:${path}`));
+    const blobs = await readTexts(git, wanted.map((path) => `${to}:${path}`));
     for (const path of templates) {
       const text = blobs.get(`${to}:${path}`);
       if (text !== undefined) templateDigests.set(path, sha256(text));
@@ -76,7 +76,7 @@ export async function runCiPlan(loaded: LoadedConfig, options: CiPlanOptions): P
     if (changed.has(templateMapPath)) inputs.templateMap = parsedWith(() => parseTemplateMap(templateMapPath, blobs.get(`${to}:${templateMapPath}`) ?? missing(templateMapPath)));
     if (changed.has(sourcesPath)) inputs.sources = parsedWith(() => parseSourceImages(sourcesPath, blobs.get(`${to}:${sourcesPath}`) ?? missing(sourcesPath)));
     if (configPath && changed.has(configPath) && from) {
-      const before = await readBlobs(git, [`${from}:${configPath}`]);
+      const before = await readTexts(git, [`${from}:${configPath}`]);
       inputs.imageName = { from: imageNameIn(before.get(`${from}:${configPath}`)), to: imageNameIn(blobs.get(`${to}:${configPath}`)) };
     }
   }

@@ -3,7 +3,9 @@ import { SAFE_PROFILE_NAME } from '../detect/index.js';
 import type { ProfileInput } from '../model.js';
 import { createConsumer, type Consumer, type Delivery, type Verdict } from '../queue/index.js';
 import { createGit } from '../repo/index.js';
-import { sha256 } from '../shared/digest.js';
+import { profileDigest } from '../shared/digest.js';
+import { InputError } from '../shared/errors.js';
+import { profileText } from '../shared/profile-text.js';
 import type { Logger } from '../shared/log.js';
 import { rerenderIfInputsMoved } from './auto-rerender.js';
 import { processProfiles, repoTarget } from './process-profiles.js';
@@ -25,8 +27,14 @@ export interface ConsumeCounters {
 /** What a delivery becomes before resolve: a profile, or a reason to dead-letter it. */
 export function profileOfDelivery(delivery: Delivery, maxBytes: number): { profile: ProfileInput } | { reason: string; profile?: string } {
   if (delivery.body.length > maxBytes) return { reason: `message of ${delivery.body.length} bytes exceeds queue.max_message_bytes (${maxBytes})`, ...(delivery.profile ? { profile: delivery.profile } : {}) };
-  const text = delivery.body.toString('utf8');
-  const digest = sha256(delivery.body);
+  let text: string;
+  try {
+    text = profileText(delivery.profile ?? 'message', delivery.body);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { reason: error.message, ...(delivery.profile ? { profile: delivery.profile } : {}) };
+  }
+  const digest = profileDigest(delivery.body, text);
   let name = delivery.profile;
   if (name === undefined) {
     // The seed's messages carry only the body: name them as Aquilon names the file

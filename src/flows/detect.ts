@@ -25,7 +25,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   try {
     const [stateFile, listing, departed] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles(), readDeparted(loaded.paths.stateDir)]);
     const { state } = stateFile;
-    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: options.baseline ?? false, keepText: !options.baseline });
+    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: !options.baseline });
     const report = reportOf(scan, options.baseline ?? false);
     const indexNames = new Set(listing.entries.map((entry) => entry.name));
     // Known to the state, gone from the index: these hosts left Aquilon.

@@ -9,7 +9,7 @@ import {
   fetchRequestBranches,
   imageFilesAt,
   parseTrailerLines,
-  readBlobs,
+  readTexts,
   readFilesAt,
   type Git,
   type RequestBranch,
@@ -147,7 +147,7 @@ async function readManifests(git: Git, view: RequestBranchesView, keys: ImageKey
   // One `git cat-file --batch` for both sides of every image.
   const pathOf = (key: ImageKey) => `images/${key}/${MANIFEST_FILE}`;
   const names = keys.flatMap((key) => [`${view.branches.get(key)!.tip}:${pathOf(key)}`, ...(view.defaultTip ? [`${view.defaultTip}:${pathOf(key)}`] : [])]);
-  const blobs = await readBlobs(git, names);
+  const blobs = await readTexts(git, names);
   const result = new Map<ImageKey, { before?: Manifest; after?: Manifest }>();
   for (const key of keys) {
     const after = parseManifest(blobs.get(`${view.branches.get(key)!.tip}:${pathOf(key)}`));

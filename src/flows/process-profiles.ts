@@ -3,6 +3,7 @@ import type { ImageChange, ImageSpec, ProfileFacts, ProfileInput, ProfileRef, Tr
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../render/index.js';
 import { ensureCommits, ensureRequestBranches, type Git, type RequestBranchesView } from '../repo/index.js';
 import { parseProfile, resolveImage } from '../resolve/index.js';
+import { sameProfile } from '../shared/digest.js';
 import { ConfigError, InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { loadSite } from './site.js';
@@ -27,7 +28,7 @@ export interface RepoTarget {
 
 interface ImageGroup {
   spec: ImageSpec;
-  members: { ref: ProfileRef; messageId?: string }[];
+  members: { ref: ProfileRef; text: string; messageId?: string }[];
 }
 
 export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
@@ -96,7 +97,7 @@ export async function processProfiles(options: {
           const group = groups.get(spec.key) ?? { spec, members: [] };
           group.spec = spec;
           const ref = { name: input.profile.name, digest: input.profile.digest };
-          group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, ...(input.messageId ? { messageId: input.messageId } : {}) }];
+          group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, text: input.profile.text, ...(input.messageId ? { messageId: input.messageId } : {}) }];
           groups.set(spec.key, group);
           outcome.key = spec.key;
         } catch (error) {
@@ -109,17 +110,23 @@ export async function processProfiles(options: {
       return [...groups.values()].map((group): ImageChange => {
         const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
         const recorded = profilesOfManifest(previous);
+        // A manifest of an earlier release records the digest of the bytes: the same bytes keep
+        // that record, so the upgrade itself rewrites no manifest (docs/decisions.md).
+        const members = group.members.map((m) => {
+          const was = recorded[m.ref.name];
+          return was !== undefined && was !== m.ref.digest && sameProfile(was, m.ref.digest, m.text) ? { ...m, ref: { ...m.ref, digest: was } } : m;
+        });
         // A redelivered profile the image already records is not this commit's cause:
         // claiming it again would tell `history` it changed twice.
-        const fresh = group.members.filter((m) => recorded[m.ref.name] !== m.ref.digest);
-        const claimed = fresh.length > 0 ? fresh : group.members;
+        const fresh = members.filter((m) => recorded[m.ref.name] !== m.ref.digest);
+        const claimed = fresh.length > 0 ? fresh : members;
         return {
           key: group.spec.key,
           files: renderImage({
             spec: group.spec,
             templates: group.spec.templates.map((path) => templates.get(path)!),
             previousProfiles: recorded,
-            profiles: group.members.map((m) => m.ref),
+            profiles: members.map((m) => m.ref),
             ...(options.keepProfile ? { keepProfile: options.keepProfile } : {}),
             ...(previous !== undefined ? { previousManifest: previous } : {}),
           }),

@@ -63,6 +63,8 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
       concurrency: loaded.config.aquilon.concurrency,
       log,
       keepText: false,
+      // A state of byte digests: every profile once, to record canonical digests (no message for the unchanged).
+      all: stateFile.byteDigests,
       // Published as soon as hashed, in download order, while the rest downloads.
       onChanged: (profile, bytes) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile, bytes)))),
     });

@@ -32,7 +32,7 @@ export interface DetectReport {
 
 export function createProfileSource(loaded: LoadedConfig): ProfileSource {
   const { aquilon, queue } = loaded.config;
-  if (loaded.paths.indexDir) return createDirectoryProfileSource(loaded.paths.indexDir);
+  if (loaded.paths.indexDir) return createDirectoryProfileSource(loaded.paths.indexDir, queue.max_message_bytes);
   if (!aquilon.index_url) throw new ConfigError(`${loaded.source}: aquilon: set index_url (Aquilon's profiles-info.xml) or index_dir`);
   return createHttpProfileSource({
     indexUrl: aquilon.index_url,

@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { TemplateSource } from '../model.js';
 import { checkImageNameFormat, parseSourceImages, parseTemplateMap, templateNameOf, type Site } from '../resolve/index.js';
 import { ConfigError } from '../shared/errors.js';
+import { fileText } from '../shared/profile-text.js';
 
 /** Reads repo-relative files; absent ones are left out of the map. */
 export type FileReader = (paths: string[]) => Promise<Map<string, string>>;
@@ -68,7 +69,12 @@ function checkTemplatePath(mapFile: string, key: string, path: string): void {
 /** The work tree as a FileReader, for commands that show rather than commit. */
 export function workTreeReader(repo: string): FileReader {
   return async (paths) => {
-    const entries = await Promise.all(paths.map(async (path) => [path, await readFile(join(repo, path), 'utf8').catch(() => undefined)] as const));
+    const entries = await Promise.all(
+      paths.map(async (path) => {
+        const bytes = await readFile(join(repo, path)).catch(() => undefined);
+        return [path, bytes === undefined ? undefined : fileText(path, bytes)] as const;
+      }),
+    );
     return new Map(entries.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
   };
 }

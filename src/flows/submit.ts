@@ -1,6 +1,6 @@
 import type { ProfileInput } from '../model.js';
 import { parseProfile } from '../resolve/index.js';
-import { sha256 } from '../shared/digest.js';
+import { profileDigest } from '../shared/digest.js';
 import { InputError, UsageError } from '../shared/errors.js';
 
 export interface SubmitFlags {
@@ -33,7 +33,7 @@ export function skeletonProfile(flags: SubmitFlags): ProfileInput {
     },
   };
   const text = JSON.stringify(profile);
-  return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: sha256(text) };
+  return { name: skeletonProfileName(flags.personality, flags.os, flags.osVersion, flags.arch), text, digest: profileDigest(Buffer.from(text), text) };
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {

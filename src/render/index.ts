@@ -1,5 +1,6 @@
 import type { ImageSpec, ProfileRef, RenderedFile, TemplateSource } from '../model.js';
 import { sha256 } from '../shared/digest.js';
+import { ConfigError } from '../shared/errors.js';
 import { isLegacyTemplate, renderLegacyTemplate } from './legacy-template.js';
 import { MANIFEST_FILE, mergeProfiles, renderManifest, sameAsEarlierManifest, type Manifest } from './manifest.js';
 import { renderHclVarFile, renderJsonVarFile } from './variables-template.js';
@@ -29,8 +30,18 @@ export function renderImage(input: RenderInput): RenderedFile[] {
   const { spec } = input;
   const files: RenderedFile[] = [];
   const recorded: Manifest['templates'] = [];
+  // Two templates writing one file would lose one of them silently (`foo.json` as a variables
+  // template writes foo.vars.json, which a legacy `foo.vars.json` writes too).
+  const writers = new Map<string, string>([[MANIFEST_FILE, 'the manifest']]);
   for (const template of input.templates) {
     const outputs = renderTemplate(template, spec);
+    for (const { file } of outputs) {
+      const other = writers.get(file);
+      if (other !== undefined) {
+        throw new ConfigError(`template map: ${spec.key}: template ${template.path} writes ${file}, which ${other === 'the manifest' ? other : `template ${other}`} writes too; rename one`);
+      }
+      writers.set(file, template.path);
+    }
     files.push(...outputs.map((output) => ({ path: `${spec.key}/${output.file}`, content: output.content })));
     recorded.push({ template: template.path, digest: sha256(template.text), files: outputs.map((output) => output.file) });
   }

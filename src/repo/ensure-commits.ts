@@ -1,5 +1,6 @@
 import type { ImageChange } from '../model.js';
 import { gitBlobId } from '../shared/digest.js';
+import { fileText } from '../shared/profile-text.js';
 import { realpathSync } from 'node:fs';
 import { ConfigError, ToolError, TransientError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -53,8 +54,8 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
         if (!base) return new Map();
         const blobs = await readBlobs(git, paths.map((path) => `${base}:${path}`));
         return new Map(paths.flatMap((path) => {
-          const text = blobs.get(`${base}:${path}`);
-          return text === undefined ? [] : [[path, text] as const];
+          const bytes = blobs.get(`${base}:${path}`);
+          return bytes === undefined ? [] : [[path, fileText(path, bytes)] as const];
         }));
       },
     };

@@ -15,6 +15,8 @@ export interface Git {
 
 export interface GitResult {
   stdout: string;
+  /** stdout as git wrote it, for output that holds file contents (`cat-file --batch`). */
+  stdoutBytes: Buffer;
   stderr: string;
   code: number;
 }
@@ -54,7 +56,8 @@ function runGit(
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => reject(new ToolError(`git ${args[0]}`, undefined, error.message)));
     child.on('close', (code) => {
-      const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 128 };
+      const stdoutBytes = Buffer.concat(out);
+      const result = { stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(err).toString('utf8'), code: code ?? 128 };
       if (result.code === 0 || options.allowFailure) resolve(result);
       else reject(classifyFailure(args, result));
     });

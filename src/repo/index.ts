@@ -15,4 +15,4 @@ export {
 } from './request-branches.js';
 export { parseTrailerLines } from './trailers.js';
 export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
-export { readBlobs, resolveRef } from './tree.js';
+export { readBlobs, readTexts, resolveRef } from './tree.js';

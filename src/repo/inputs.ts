@@ -1,6 +1,6 @@
 import type { BaseView } from './ensure-commits.js';
 import type { Git } from './git.js';
-import { isAncestor, listImageFiles, readBlobs } from './tree.js';
+import { isAncestor, listImageFiles, readTexts } from './tree.js';
 
 export { listImageFiles };
 
@@ -48,7 +48,7 @@ export function viewOf(git: Git, commit: string | null): BaseView {
     commit,
     async readFiles(paths) {
       if (!commit) return new Map();
-      const blobs = await readBlobs(git, paths.map((path) => `${commit}:${path}`));
+      const blobs = await readTexts(git, paths.map((path) => `${commit}:${path}`));
       return new Map(paths.flatMap((path) => {
         const text = blobs.get(`${commit}:${path}`);
         return text === undefined ? [] : [[path, text] as const];

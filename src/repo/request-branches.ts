@@ -4,7 +4,7 @@ import { ConfigError, TransientError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { BaseView, EnsureCommitsResult } from './ensure-commits.js';
 import type { Git } from './git.js';
-import { listImageFiles, readBlobs } from './tree.js';
+import { listImageFiles, readTexts } from './tree.js';
 import { commitMessage } from './trailers.js';
 import { committerIdentity } from './commit-writer.js';
 
@@ -129,7 +129,7 @@ export async function ensureRequestBranches(options: EnsureRequestBranchesOption
           const commit = sourceOf(path);
           return commit ? [{ path, name: `${commit}:${path}` }] : [];
         });
-        const blobs = await readBlobs(git, names.map(({ name }) => name));
+        const blobs = await readTexts(git, names.map(({ name }) => name));
         return new Map(names.flatMap(({ path, name }) => (blobs.has(name) ? [[path, blobs.get(name)!] as const] : [])));
       },
     };
@@ -251,7 +251,7 @@ export async function deleteMergedBranches(git: Git, remote: string, branches: R
 /** Texts of files at a commit (repo-relative paths); absent ones are left out. */
 export async function readFilesAt(git: Git, commit: string | null, paths: string[]): Promise<Map<string, string>> {
   if (!commit || !paths.length) return new Map();
-  const blobs = await readBlobs(git, paths.map((path) => `${commit}:${path}`));
+  const blobs = await readTexts(git, paths.map((path) => `${commit}:${path}`));
   return new Map(paths.flatMap((path) => (blobs.has(`${commit}:${path}`) ? [[path, blobs.get(`${commit}:${path}`)!] as const] : [])));
 }
 

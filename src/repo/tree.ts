@@ -1,4 +1,5 @@
 import type { Git } from './git.js';
+import { fileText } from '../shared/profile-text.js';
 
 /** Paths under images/ → blob id, at a commit (empty for an unborn branch). */
 export async function listImageFiles(git: Git, commit: string | null): Promise<Map<string, string>> {
@@ -14,16 +15,22 @@ export async function listImageFiles(git: Git, commit: string | null): Promise<M
   return files;
 }
 
-/** Contents of blobs by object name (an id, or `<commit>:<path>`), in one `git cat-file --batch`. */
-export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, string>> {
-  const blobs = new Map<string, string>();
+/**
+ * Contents of blobs by object name (an id, or `<commit>:<path>`), in one
+ * `git cat-file --batch`, as bytes: the sizes in its headers count bytes, so
+ * the output is sliced before anything is decoded (decoding first let one
+ * invalid byte shift every later file of the batch).
+ */
+export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, Buffer>> {
+  const blobs = new Map<string, Buffer>();
   const unique = [...new Set(ids)];
   if (unique.length === 0) return blobs;
   const child = await git.run(['cat-file', '--batch'], { input: `${unique.join('\n')}\n` });
-  const output = Buffer.from(child.stdout, 'utf8');
+  const output = child.stdoutBytes;
   let offset = 0;
   for (const id of unique) {
     const newline = output.indexOf(10, offset);
+    if (newline < 0) break;
     const header = output.subarray(offset, newline).toString('utf8').split(' ');
     offset = newline + 1;
     if (header[1] === 'missing' || header[1] === 'ambiguous') continue;
@@ -32,7 +39,7 @@ export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, st
       continue;
     }
     const size = Number(header[2]);
-    blobs.set(id, output.subarray(offset, offset + size).toString('utf8'));
+    blobs.set(id, output.subarray(offset, offset + size));
     offset += size + 1;
   }
   return blobs;
@@ -46,4 +53,10 @@ export async function resolveRef(git: Git, ref: string): Promise<string | null> 
 export async function isAncestor(git: Git, ancestor: string, descendant: string): Promise<boolean> {
   const result = await git.run(['merge-base', '--is-ancestor', ancestor, descendant], { allowFailure: true });
   return result.code === 0;
+}
+
+/** Like readBlobs, decoded as UTF-8 strictly: a file that is not text is a config error naming it. */
+export async function readTexts(git: Git, ids: string[]): Promise<Map<string, string>> {
+  const blobs = await readBlobs(git, ids);
+  return new Map([...blobs].map(([id, bytes]) => [id, fileText(id, bytes)] as const));
 }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { ImageSpec, ProfileFacts } from '../model.js';
-import { ConfigError, InputError } from '../shared/errors.js';
+import { ConfigError, InputError, quote } from '../shared/errors.js';
 import { SAFE_NAME } from './profile.js';
 import type { SourceImageMap, TemplateMap } from './maps.js';
 
@@ -41,12 +41,24 @@ export function metadataOf(facts: ProfileFacts): Record<string, string> {
 
 const PLACEHOLDERS = ['personality', 'os', 'os_version', 'arch', 'archetype', 'domain', 'key'] as const;
 
-/** Check the configured format once, so a typo is a config error and not a per-profile one. */
+/** Image names reach shell-local commands in legacy templates ("rename-old-images.sh $NAME"). */
+const SAFE_IMAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
+
+/**
+ * Check the configured format once, so a mistake is a config error and not a
+ * per-profile one: unknown placeholders, and text around them that no profile
+ * could make safe (a `/`, a space, a leading `-`, too long with one-character
+ * values). What a profile's own values bring is that profile's problem.
+ */
 export function checkImageNameFormat(format: string, where = 'image_name'): void {
   for (const match of format.matchAll(/\{([^}]*)\}/g)) {
     if (!(PLACEHOLDERS as readonly string[]).includes(match[1]!)) {
       throw new ConfigError(`${where}: unknown placeholder {${match[1]}}; expected one of ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
     }
+  }
+  const sample = format.replace(/\{[a-z_]+\}/g, 'a');
+  if (!SAFE_IMAGE_NAME.test(sample)) {
+    throw new ConfigError(`${where}: ${quote(format)} gives unsafe image names (like ${quote(sample)}): letters, digits and _ . + - only, not starting with . + -, at most 128 characters`);
   }
 }
 
@@ -61,9 +73,8 @@ export function imageNameOf(format: string, facts: ProfileFacts, profile: string
     key: imageKeyOf(facts),
   };
   const name = format.replace(/\{([a-z_]+)\}/g, (_, placeholder: keyof typeof values) => values[placeholder]);
-  // The name reaches shell-local commands in legacy templates ("rename-old-images.sh $NAME").
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/.test(name)) {
-    throw new InputError(profile, 'image_name', `${JSON.stringify(name)} is not a safe image name`);
+  if (!SAFE_IMAGE_NAME.test(name)) {
+    throw new InputError(profile, 'image_name', `${quote(name)} is not a safe image name`);
   }
   return name;
 }

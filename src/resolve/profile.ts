@@ -1,5 +1,5 @@
 import type { ProfileFacts } from '../model.js';
-import { InputError } from '../shared/errors.js';
+import { InputError, quote } from '../shared/errors.js';
 import type { core } from 'zod/mini';
 import '../shared/zod.js';
 import { ProfileDocument } from './schema.js';
@@ -49,15 +49,20 @@ function describePath(issue: core.$ZodIssue): string {
 
 function keyPart(profile: string, field: string, value: string): string {
   if (!SAFE_NAME.test(value)) {
-    throw new InputError(profile, field, `${JSON.stringify(value)} is not a safe name (letters, digits, _ . -; at most 64)`);
+    throw new InputError(profile, field, `${quote(value)} is not a safe name (letters, digits, _ . -; at most 64)`);
   }
   return value;
 }
 
-/** Metadata values may hold anything but Packer's template delimiters and control characters other than newline/tab. */
+/**
+ * Metadata values may hold anything but Packer's template delimiters and
+ * control characters: C0 (newline and tab too: a value lands in instance
+ * metadata and in shell-local commands on one line), DEL and C1.
+ */
 function metadataValue(profile: string, field: string, value: string): string {
   if (value.length === 0 || value.length > 256) throw new InputError(profile, field, 'expected 1 to 256 characters');
   if (value.includes('{{') || value.includes('}}')) throw new InputError(profile, field, 'contains Packer template delimiters {{ }}');
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw new InputError(profile, field, 'contains control characters');
+  const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.exec(value);
+  if (control) throw new InputError(profile, field, `contains a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}): ${quote(value)}`);
   return value;
 }

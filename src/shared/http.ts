@@ -1,13 +1,10 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
 import { TransientError, redact } from './errors.js';
-
-const gunzipAsync = promisify(gunzip);
+import { BadBodyError, gunzipLimited } from './gunzip.js';
 
 export interface HttpClient {
-  /** GET a URL's body (decoded from Content-Encoding: gzip). Retries network errors, timeouts and 5xx/429. */
+  /** GET a URL's body (decoded from Content-Encoding: gzip, capped at maxBytes too). Retries network errors, timeouts and 5xx/429; a body that does not inflate is a BadBodyError, not retried. */
   get(url: string): Promise<Buffer>;
   close(): void;
 }
@@ -49,7 +46,8 @@ export function createHttpClient(options: HttpOptions): HttpClient {
           response.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (options.maxBytes && size > options.maxBytes) {
-              request.destroy(new Error(`response larger than ${options.maxBytes} bytes`));
+              // The same bytes would come again: not worth a retry.
+              request.destroy(new BadBodyError(`response larger than ${options.maxBytes} bytes`, true));
               return;
             }
             chunks.push(chunk);
@@ -59,7 +57,7 @@ export function createHttpClient(options: HttpOptions): HttpClient {
             const status = response.statusCode ?? 0;
             if (status < 200 || status >= 300) return reject(new HttpStatusError(url, status));
             const body = Buffer.concat(chunks);
-            if (response.headers['content-encoding'] === 'gzip') gunzipAsync(body).then(resolve, reject);
+            if (response.headers['content-encoding'] === 'gzip') gunzipLimited(body, options.maxBytes ?? Number.MAX_SAFE_INTEGER).then(resolve, reject);
             else resolve(body);
           });
         },
@@ -74,6 +72,7 @@ export function createHttpClient(options: HttpOptions): HttpClient {
         try {
           return await once(url);
         } catch (error) {
+          if (error instanceof BadBodyError) throw error;
           const retriable = !(error instanceof HttpStatusError) || error.status >= 500 || error.status === 429;
           if (!retriable || attempt >= options.retries) {
             if (error instanceof HttpStatusError) throw error;

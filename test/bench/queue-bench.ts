@@ -27,7 +27,8 @@
  * (Profile, Profile-Digest) pair. A lost profile fails the bench.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { profileDigest } from '../../src/shared/digest.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -85,7 +86,8 @@ function profiles(tag: string, count: number, keys: number): Published[] {
   return Array.from({ length: count }, (_, i) => {
     const body = profileText({ hostname: `${tag}-h${i}`, personality: `${tag}p${i % keys}` });
     const name = `${tag}-h${i}.json`;
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    // The digest Packuilon records: of the canonical JSON, not the bytes.
+    const digest = profileDigest(Buffer.from(body));
     return { name, digest, messageId: `${name}@${digest}`, body };
   });
 }

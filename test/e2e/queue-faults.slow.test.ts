@@ -13,7 +13,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { profileDigest } from '../../src/shared/digest.js';
 import { once } from 'node:events';
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,7 +53,8 @@ function profiles(tag: string, count: number, keys: number, from = 0): Published
     const i = from + n;
     const body = profileText({ hostname: `${tag}-h${i}`, personality: `${tag}p${i % keys}` });
     const name = `${tag}-h${i}.json`;
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    // The digest Packuilon records: of the canonical JSON, not the bytes.
+    const digest = profileDigest(Buffer.from(body));
     return { name, digest, messageId: `${name}@${digest}`, body };
   });
 }

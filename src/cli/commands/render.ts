@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { loadSite, workTreeReader } from '../../flows/site.js';
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../../render/index.js';
 import { parseProfile, resolveImage } from '../../resolve/index.js';
-import { sha256 } from '../../shared/digest.js';
+import { profileDigest } from '../../shared/digest.js';
+import { BadBodyError, gunzipLimited } from '../../shared/gunzip.js';
+import { profileText } from '../../shared/profile-text.js';
 import { EXIT, InputError, UsageError } from '../../shared/errors.js';
 import { writeFileAtomic } from '../../shared/fs.js';
 import { basename } from 'node:path';
@@ -12,14 +14,18 @@ import type { CommandContext } from '../io.js';
 /** The build files one profile gives, as `detect` would commit them; writes only under --out. */
 export async function run(context: CommandContext, options: Record<string, unknown>, args: string[]): Promise<number> {
   const file = resolve(context.io.cwd, args[0]!);
-  const text = await readFile(file, 'utf8').catch((error: Error) => {
+  const bytes = await readFile(file).catch((error: Error) => {
     throw new UsageError(`render: cannot read ${file}: ${error.message}`);
   });
   const loaded = context.config();
-  const site = await loadSite(loaded, workTreeReader(loaded.paths.repo));
   const name = basename(file);
+  let text: string;
   let resolution;
+  let site;
   try {
+    // As detect reads it: a .gz decompressed (capped like a download), the bytes UTF-8.
+    text = profileText(name, name.endsWith('.gz') ? await gunzipProfile(name, bytes, loaded.config.queue.max_message_bytes) : bytes);
+    site = await loadSite(loaded, workTreeReader(loaded.paths.repo));
     resolution = resolveImage(parseProfile(name, text), name, site);
   } catch (error) {
     // The profile is this command's argument: a bad one is bad usage, not work to retry.
@@ -36,7 +42,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
     spec,
     templates: [...(await site.readTemplates(spec.templates)).values()],
     previousProfiles: profilesOfManifest(manifest),
-    profiles: [{ name, digest: sha256(text) }],
+    profiles: [{ name, digest: profileDigest(Buffer.from(text), text) }],
     ...(manifest !== undefined ? { previousManifest: manifest } : {}),
   });
   if (typeof options.out === 'string') {
@@ -47,4 +53,13 @@ export async function run(context: CommandContext, options: Record<string, unkno
     for (const rendered of files) context.io.stdout.write(`==> images/${rendered.path} <==\n${rendered.content}${rendered.content.endsWith('\n') ? '' : '\n'}`);
   }
   return EXIT.ok;
+}
+
+async function gunzipProfile(name: string, bytes: Buffer, maxBytes: number): Promise<Buffer> {
+  try {
+    return await gunzipLimited(bytes, maxBytes);
+  } catch (error) {
+    if (error instanceof BadBodyError) throw new InputError(name, '', `not a usable .gz file: ${error.message}`);
+    throw error;
+  }
 }
