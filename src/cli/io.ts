@@ -4,7 +4,7 @@ import type { Logger } from '../shared/log.js';
 /** What a command may touch of the outside world: tests pass their own. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */

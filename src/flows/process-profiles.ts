@@ -22,6 +22,26 @@ export interface RepoTarget {
   branch: string;
   remote?: string;
   pushRetries: number;
+  /** repo.checkout: move the work tree with the branch [true]. */
+  checkout?: boolean;
+}
+
+/** A profile parsed as it arrived (its text dropped): what a large pass keeps of each. */
+export interface ParsedInput {
+  profile: ProfileRef;
+  messageId?: string;
+  parsed: { facts: ProfileFacts } | { error: InputError };
+}
+
+/** Parse now, keep only the facts: 20,000 profile texts would be ~300 MB, their facts a few MB. */
+export function parseInput(profile: ProfileInput, messageId?: string): ParsedInput {
+  const ref = { name: profile.name, digest: profile.digest };
+  try {
+    return { profile: ref, ...(messageId ? { messageId } : {}), parsed: { facts: parseProfile(profile.name, profile.text) } };
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { profile: ref, ...(messageId ? { messageId } : {}), parsed: { error } };
+  }
 }
 
 interface ImageGroup {
@@ -35,7 +55,7 @@ export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
     // Committing straight to the branch when review was asked for would skip the review.
     throw new ConfigError(`${loaded.source}: repo.mode: merge-request is not available in this release; use direct`);
   }
-  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries };
+  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries, checkout: repo.checkout };
 }
 
 /**
@@ -46,38 +66,40 @@ export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
  * Outcomes are in the order of the inputs.
  */
 export async function processProfiles(options: {
-  inputs: { profile: ProfileInput; messageId?: string }[];
+  /** Raw profiles, or profiles parsed as they arrived (`parseInput`). */
+  inputs: ({ profile: ProfileInput; messageId?: string } | ParsedInput)[];
   trigger: Trigger;
   loaded: LoadedConfig;
   repo: RepoTarget;
   log: Logger;
+  /** Called as image commits are handed to git: the number written so far, of how many images changed. */
+  onCommitted?(count: number, images: number): void;
 }): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number }> {
   const { log } = options;
   // Parsing needs no site: bad input is known before any git work.
-  const parsed = options.inputs.map(({ profile, messageId }) => {
+  const inputs = options.inputs.map((input) => ('parsed' in input ? input : parseInput(input.profile, input.messageId)));
+  const parsed = inputs.map(({ profile, messageId, parsed: result }): { base: ProfileOutcome; facts: ProfileFacts | undefined } => {
     const base: ProfileOutcome = { profile: profile.name, digest: profile.digest, outcome: 'unchanged', ...(messageId ? { messageId } : {}) };
-    try {
-      const facts: ProfileFacts | undefined = parseProfile(profile.name, profile.text);
-      return { base, facts };
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
-      return { base: { ...base, outcome: 'rejected' as const, reason: error.message }, facts: undefined };
-    }
+    if ('facts' in result) return { base, facts: result.facts };
+    const { error } = result;
+    log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
+    return { base: { ...base, outcome: 'rejected', reason: error.message }, facts: undefined };
   });
   let outcomes: ProfileOutcome[] = parsed.map(({ base }) => base);
   if (parsed.every(({ facts }) => !facts)) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
 
+  let images = 0;
   const result = await ensureCommits({
     ...options.repo,
     log,
+    onCommitted: (count) => options.onCommitted?.(count, images),
     async prepare(base) {
       const site = await loadSite(options.loaded, (paths) => base.readFiles(paths));
       outcomes = parsed.map(({ base: outcome }) => ({ ...outcome }));
       const groups = new Map<string, ImageGroup>();
       parsed.forEach(({ facts }, index) => {
         if (!facts) return;
-        const input = options.inputs[index]!;
+        const input = inputs[index]!;
         const outcome = outcomes[index]!;
         try {
           const resolution = resolveImage(facts, input.profile.name, site);
@@ -88,7 +110,7 @@ export async function processProfiles(options: {
           const { spec } = resolution;
           const group = groups.get(spec.key) ?? { spec, members: [] };
           group.spec = spec;
-          const ref = { name: input.profile.name, digest: input.profile.digest };
+          const ref = input.profile;
           group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, ...(input.messageId ? { messageId: input.messageId } : {}) }];
           groups.set(spec.key, group);
           outcome.key = spec.key;
@@ -99,7 +121,9 @@ export async function processProfiles(options: {
       });
       const templates = await site.readTemplates([...groups.values()].flatMap((group) => group.spec.templates));
       const manifests = await base.readFiles([...groups.keys()].map((key) => `images/${key}/${MANIFEST_FILE}`));
-      return [...groups.values()].map((group): ImageChange => {
+      images = groups.size;
+      // Rendered one image at a time as git takes them: a first import never holds the site's files.
+      return mapLazily(groups.values(), (group): ImageChange => {
         const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
         const recorded = profilesOfManifest(previous);
         // A redelivered profile the image already records is not this commit's cause:
@@ -139,4 +163,8 @@ function subjectOf(names: string[], isNew: boolean): string {
   const others = names.length - 1;
   const who = others > 0 ? `${first} and ${others} other profile${others > 1 ? 's' : ''}` : first;
   return isNew ? `new image from ${who}` : `rebuild for ${who}`;
+}
+
+function* mapLazily<T, R>(items: Iterable<T>, map: (item: T) => R): Generator<R> {
+  for (const item of items) yield map(item);
 }

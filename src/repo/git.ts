@@ -11,6 +11,15 @@ export interface Git {
   readonly dir: string;
   /** Run git; resolves with stdout, rejects with a ToolError or TransientError. */
   run(args: string[], options?: { input?: string | Buffer; allowFailure?: boolean }): Promise<GitResult>;
+  /** Start git with its input streamed: `write` waits while the pipe is full, `end` resolves as `run` does. */
+  start(args: string[]): GitInputStream;
+}
+
+export interface GitInputStream {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<GitResult>;
+  /** Stop it (SIGKILL) and wait for it to exit; nothing it wrote before `end` takes effect. */
+  kill(): Promise<void>;
 }
 
 export interface GitResult {
@@ -36,6 +45,43 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
           if (attempt >= 3 || !(await removeStaleLock(dir, error))) throw error;
         }
       }
+    },
+    start: (args) => startGit(dir, gitEnv, args),
+  };
+}
+
+function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[]): GitInputStream {
+  const child = spawn('git', args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin.on('error', () => undefined); // git may exit early; 'close' reports why
+  const closed = new Promise<GitResult | Error>((resolve) => {
+    child.on('error', (error) => resolve(new ToolError(`git ${args[0]}`, undefined, error.message)));
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 128 }));
+  });
+  const settle = async () => {
+    const result = await closed;
+    if (result instanceof Error) throw result;
+    if (result.code !== 0) throw classifyFailure(args, result);
+    return result;
+  };
+  return {
+    async write(chunk) {
+      if (child.stdin.write(chunk)) return;
+      // Full pipe: wait for git to read, or for git to have gone (its failure is reported by end()).
+      await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), closed]);
+      const result = child.exitCode !== null || child.signalCode !== null ? await closed : undefined;
+      if (result) await settle();
+    },
+    end() {
+      child.stdin.end();
+      return settle();
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await closed;
     },
   };
 }
