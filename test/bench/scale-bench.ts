@@ -222,7 +222,6 @@ async function firstImport(site: Site, server: AquilonServer, checkout: boolean,
 async function changedK(site: Site, dir: string, run: number, checkout: boolean): Promise<Measured> {
   restore(dir);
   const config = join(dir, 'packuilon.yaml');
-  writeFileSync(config, readFileSync(config, 'utf8').replace(/checkout: (true|false)/, `checkout: ${checkout}`));
   const remote = join(dir, 'remote.git');
   const base = git(remote, 'rev-parse', 'main');
   const change = mutateSite({ dir: site.work, changed: params.k, touched: params.touched, seed: params.seed });
@@ -258,11 +257,13 @@ async function main(): Promise<number> {
   const server = await startAquilonServer({ dir: site.work });
   const results: { label: string; runs: Measured[] }[] = [];
   try {
-    const kDir = join(BENCH_DIR, 'run', 'scale-k');
+    // The K scenario of each setting starts from a first import made with that setting:
+    // a clone that ran with checkout: false has a stale work tree that merge --ff-only refuses to move.
+    const kDirOf = (checkout: boolean) => join(BENCH_DIR, 'run', `scale-k-${checkout ? 'co' : 'noco'}`);
     for (const checkout of checkouts) {
       const runs: Measured[] = [];
       for (let i = 0; i < params.firstRuns; i++) {
-        const keep = i === 0 && checkout === checkouts[0] ? kDir : undefined;
+        const keep = i === 0 ? kDirOf(checkout) : undefined;
         const r = await firstImport(site, server, checkout, i, keep);
         runs.push(r);
         log(`first import, checkout ${checkout}, run ${i + 1}: ${fmtS(r.seconds)} s, ${mib(r.rssKib)} MiB, floor ${fmtS(r.floor)} s, ${r.commits} commits, ${r.progressEvents} progress events${r.problems.length ? ` — ${r.problems.join('; ')}` : ''}`);
@@ -273,7 +274,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < params.kRuns; i++) {
       // Alternate the order so neither setting always runs first.
       for (const checkout of i % 2 ? [...checkouts].reverse() : checkouts) {
-        const r = await changedK(site, kDir, i, checkout);
+        const r = await changedK(site, kDirOf(checkout), i, checkout);
         kRuns.get(checkout)!.push(r);
         log(`K=${params.k}, checkout ${checkout}, run ${i + 1}: ${fmtS(r.seconds)} s, ${mib(r.rssKib)} MiB, floor ${fmtS(r.floor)} s (${(r.seconds / r.floor).toFixed(2)}×), ${r.commits} commits${r.problems.length ? ` — ${r.problems.join('; ')}` : ''}`);
       }
