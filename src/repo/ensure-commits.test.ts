@@ -43,7 +43,7 @@ describe('ensureCommits streams commits into one fast-import (real git, bare rem
     function* produce() {
       for (const key of keys) {
         events.push(`render ${key}`);
-        yield change(key, 'x'.repeat(20_000)); // 300 × 20 KB: more than one pipe buffer
+        yield change(key, 'x'.repeat(40_000)); // 300 × 40 KB: more than the stream buffers before it waits
       }
     }
     const result = await ensureCommits({ ...options(), prepare: () => Promise.resolve(produce()), onCommitted: (count) => events.push(`committed ${count}`) });
@@ -77,7 +77,7 @@ describe('ensureCommits streams commits into one fast-import (real git, bare rem
 
   it('identical bytes start no fast-import and make no commit', async () => {
     const tip = git(remote, 'rev-parse', 'main');
-    const result = await ensureCommits({ ...options(), prepare: () => Promise.resolve([change('img000', 'x'.repeat(20_000))]) });
+    const result = await ensureCommits({ ...options(), prepare: () => Promise.resolve([change('img000', 'x'.repeat(40_000))]) });
     assert.equal(result.commits.length, 0);
     assert.equal(result.head, tip);
   });

@@ -50,6 +50,9 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
   };
 }
 
+/** Input held for a streaming git before the writer waits: bounds memory per stream, not per batch of changes. */
+const STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
+
 function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[]): GitInputStream {
   const child = spawn('git', args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
@@ -69,8 +72,9 @@ function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[]): GitInput
   };
   return {
     async write(chunk) {
-      if (child.stdin.write(chunk)) return;
-      // Full pipe: wait for git to read, or for git to have gone (its failure is reported by end()).
+      // Waiting for each 16 KB to drain costs a hand-over per wait (slow on a busy machine):
+      // buffer up to a few MB, then wait for git to read, or for git to have gone (end() reports why).
+      if (child.stdin.write(chunk) || child.stdin.writableLength < STREAM_BUFFER_BYTES) return;
       await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), closed]);
       const result = child.exitCode !== null || child.signalCode !== null ? await closed : undefined;
       if (result) await settle();
