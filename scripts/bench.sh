@@ -4,8 +4,10 @@
 #   scripts/bench.sh                 both, full (N=20,000 hosts; ~10 min; the first run also generates the site)
 #   scripts/bench.sh --quick         smoke run of both (small sizes), prints only
 #   scripts/bench.sh --ci-plan-only  `ci plan` on 4,000 image folders and 1,000 commits (test/bench/ci-plan-bench.ts; BENCH_IMAGES, BENCH_COMMITS, BENCH_RUNS)
-#   scripts/bench.sh --detect-only … / --queue-only …   one of them, with its own options:
+#   scripts/bench.sh --detect-only … / --queue-only … / --scale-only …   one of them, with its own options:
 #     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
+#     scale:  --quick, BENCH_RUNS=N, BENCH_CHECKOUT=true|false (test/bench/scale-bench.ts: first import and
+#             K=1,000 on 3,800 images against git's fast-import floor)
 #     queue:  --profile, --only REGEX, BENCH_RUNS=N, BENCH_SEED=S, BENCH_LATENCY_SECONDS=S
 # The generated site is cached under .tmp/bench/ (keyed by its parameters and gen-site.ts).
 set -euo pipefail
@@ -17,6 +19,7 @@ export GIT_AUTHOR_NAME="Packuilon Bench" GIT_AUTHOR_EMAIL=bench@example.org
 export GIT_COMMITTER_NAME="Packuilon Bench" GIT_COMMITTER_EMAIL=bench@example.org
 case "${1:-}" in
   --detect-only) shift; exec node --import tsx test/bench/detect-bench.ts "$@" ;;
+  --scale-only) shift; exec node --import tsx test/bench/scale-bench.ts "$@" ;;
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
   --ci-plan-only) shift; exec node --import tsx test/bench/ci-plan-bench.ts "$@" ;;
   --rerender-only) shift; exec node --import tsx test/bench/rerender-bench.ts "$@" ;;
@@ -24,3 +27,4 @@ esac
 node --import tsx test/bench/detect-bench.ts "$@"
 node --import tsx test/bench/queue-bench.ts "$@"
 node --import tsx test/bench/rerender-bench.ts "$@"   # a template change: every image re-rendered (docs/benchmarks.md, by hand)
+node --import tsx test/bench/scale-bench.ts "$@"

@@ -38,6 +38,7 @@ export async function detectPass(context: CommandContext, overrides: Record<stri
     const { publishChanges } = await import('../flows/publish.js');
     return publishChanges({ loaded, log: context.log, env: context.io.env });
   }
-  const { detectOnce } = await import('../flows/detect.js');
-  return detectOnce({ loaded, log: context.log, baseline, env: context.io.env });
+  const [{ detectOnce }, { createProgress }] = await Promise.all([import('../flows/detect.js'), import('../shared/progress.js')]);
+  const progress = createProgress({ log: context.log, tty: context.io.stderr.isTTY ? context.io.stderr : undefined });
+  return detectOnce({ loaded, log: context.log, baseline, env: context.io.env, progress });
 }

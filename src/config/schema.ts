@@ -45,6 +45,10 @@ export const RepoConfig = z.strictObject({
   branch: z._default(text('branch commits go to'), 'main'),
   mode: z._default(z.enum(['direct', 'merge-request']).check(z.describe('commit to the branch, or branch + merge request')), 'direct'),
   push_retries: z._default(z.int().check(z.minimum(0), z.maximum(50), z.describe('fetch + rebase + push attempts after a rejected push')), 8),
+  checkout: z._default(
+    z.boolean().check(z.describe('update the work tree with the branch (merge --ff-only); false: a service clone nobody works in, only the branch ref moves')),
+    true,
+  ),
 });
 
 export const ForgeConfig = z.strictObject({

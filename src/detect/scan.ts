@@ -40,6 +40,8 @@ export async function scanForChanges(options: {
   keepText?: boolean;
   /** Called as soon as a changed profile is hashed, with its bytes (queue mode publishes while the rest downloads). */
   onChanged?: (profile: ProfileRef, bytes: Buffer) => void;
+  /** Called after each download (done or failed), with how many of how many. */
+  onFetched?: (done: number, total: number) => void;
 }): Promise<ScanResult> {
   const { source, state, log } = options;
   const { listing } = options;
@@ -61,7 +63,8 @@ export async function scanForChanges(options: {
       else result.failed.push({ entry, error: error as Error });
       return;
     } finally {
-      if (++done % 500 === 0) log.info({ done, of: toFetch.length }, 'downloading profiles');
+      if (++done % 500 === 0) log.debug({ done, of: toFetch.length }, 'downloading profiles');
+      options.onFetched?.(done, toFetch.length);
     }
     try {
       assertUtf8Profile(entry.name, bytes);

@@ -2,14 +2,15 @@ import type { LoadedConfig } from '../config/index.js';
 import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
 import { createGit, findBase } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
+import type { Progress } from '../shared/progress.js';
 import { rerenderIfInputsMoved } from './auto-rerender.js';
 import { findOrphanedImages, readDeparted, updateDeparted } from './orphans.js';
-import { processProfiles, repoTarget } from './process-profiles.js';
+import { parseInput, processProfiles, repoTarget, type ParsedInput } from './process-profiles.js';
 import type { Forge } from '../forge/index.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
-export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv }): Promise<DetectReport> {
+export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv; progress?: Progress }): Promise<DetectReport> {
   const { loaded, log } = options;
   // The repo target first: a config that cannot commit must not cost a download of the site.
   const target = options.baseline ? undefined : repoTarget(loaded, createGit(loaded.paths.repo, options.env));
@@ -25,7 +26,14 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   try {
     const [stateFile, listing, departed] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles(), readDeparted(loaded.paths.stateDir)]);
     const { state } = stateFile;
-    const scan = await scanForChanges({ source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: !options.baseline });
+    // Each changed profile is parsed as it arrives and its text dropped: a first import holds facts, not the site.
+    // Merge-request mode keeps the texts: their copies show reviewers which fields changed.
+    const parsedInputs = new Map<string, ParsedInput>();
+    const scan = await scanForChanges({
+      source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: forge !== undefined,
+      ...(options.baseline ? {} : { onChanged: (ref, bytes) => void parsedInputs.set(ref.name, parseInput({ ...ref, text: bytes.toString('utf8') })) }),
+      ...(options.progress ? { onFetched: (done, total) => options.progress!.update('fetched', done, total) } : {}),
+    });
     const report = reportOf(scan, options.baseline ?? false);
     const indexNames = new Set(listing.entries.map((entry) => entry.name));
     // Known to the state, gone from the index: these hosts left Aquilon.
@@ -40,15 +48,17 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
     } else if (scan.changed.length > 0) {
       const result = await processProfiles({
-        inputs: scan.changed.map(({ profile }) => ({ profile })),
+        inputs: scan.changed.map(({ profile }) => parsedInputs.get(profile.name)!),
         trigger: 'detect',
         loaded,
         repo: target!,
         log,
         // Hosts that left Aquilon leave the image's manifest with its next render.
         keepProfile: (name) => !departed.has(name),
+        ...(options.progress ? { onCommitted: (count: number, images: number) => options.progress!.update('committed', count, images) } : {}),
       });
       rendered = result;
+      parsedInputs.clear();
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
@@ -71,6 +81,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     }
     return report;
   } finally {
+    options.progress?.end();
     source.close();
     // A pass that failed still lets its re-render finish (or fail) before the process may exit.
     await rerendering.catch(() => undefined);

@@ -3,7 +3,7 @@ import type { ImageChange, ImageSpec, ProfileFacts, ProfileInput, ProfileRef, Tr
 import { MANIFEST_FILE, profilesOfManifest, renderImage } from '../render/index.js';
 import { ensureCommits, ensureRequestBranches, type Git, type RequestBranchesView } from '../repo/index.js';
 import { parseProfile, resolveImage } from '../resolve/index.js';
-import { sameProfile } from '../shared/digest.js';
+import { sha256 } from '../shared/digest.js';
 import { ConfigError, InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { loadSite } from './site.js';
@@ -24,11 +24,34 @@ export interface RepoTarget {
   pushRetries: number;
   /** direct: commits on the branch; merge-request: a branch `packuilon/<key>` per image, reviewed before it reaches `branch`. */
   mode: 'direct' | 'merge-request';
+  /** repo.checkout: move the work tree with the branch [true]. */
+  checkout?: boolean;
+}
+
+/** A profile parsed as it arrived (its text dropped): what a large pass keeps of each. */
+export interface ParsedInput {
+  profile: ProfileRef;
+  /** sha256 of the bytes: an earlier release recorded that instead of the canonical digest. */
+  byteDigest: string;
+  messageId?: string;
+  parsed: { facts: ProfileFacts } | { error: InputError };
+}
+
+/** Parse now, keep only the facts: 20,000 profile texts would be ~300 MB, their facts a few MB. */
+export function parseInput(profile: ProfileInput, messageId?: string): ParsedInput {
+  const ref = { name: profile.name, digest: profile.digest };
+  const byteDigest = sha256(profile.text);
+  try {
+    return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { facts: parseProfile(profile.name, profile.text) } };
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { error } };
+  }
 }
 
 interface ImageGroup {
   spec: ImageSpec;
-  members: { ref: ProfileRef; text: string; messageId?: string }[];
+  members: { ref: ProfileRef; byteDigest: string; messageId?: string }[];
 }
 
 export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
@@ -38,7 +61,7 @@ export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
     if (!repo.remote) throw new ConfigError(`${loaded.source}: repo.remote: repo.mode merge-request pushes a branch per image: set the remote`);
     if (!loaded.config.forge) throw new ConfigError(`${loaded.source}: forge: repo.mode merge-request needs forge.type, forge.url and forge.project`);
   }
-  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries, mode: repo.mode };
+  return { git, branch: repo.branch, ...(repo.remote ? { remote: repo.remote } : {}), pushRetries: repo.push_retries, mode: repo.mode, checkout: repo.checkout };
 }
 
 /**
@@ -49,43 +72,45 @@ export function repoTarget(loaded: LoadedConfig, git: Git): RepoTarget {
  * Outcomes are in the order of the inputs.
  */
 export async function processProfiles(options: {
-  inputs: { profile: ProfileInput; messageId?: string }[];
+  /** Raw profiles, or profiles parsed as they arrived (`parseInput`). */
+  inputs: ({ profile: ProfileInput; messageId?: string } | ParsedInput)[];
   trigger: Trigger;
   loaded: LoadedConfig;
   repo: RepoTarget;
   log: Logger;
   /** Recorded profiles that stay behind their image (detect: those it saw leave the index are dropped); without it all stay. */
   keepProfile?: (name: string) => boolean;
+  /** Called as image commits are handed to git: the number written so far, of how many images changed. */
+  onCommitted?(count: number, images: number): void;
 }): Promise<{ outcomes: ProfileOutcome[]; commits: number; head: string | null; pushed: boolean; attempts: number; requestBranches?: RequestBranchesView }> {
   const { log } = options;
   // Parsing needs no site: bad input is known before any git work.
-  const parsed = options.inputs.map(({ profile, messageId }) => {
+  const inputs = options.inputs.map((input) => ('parsed' in input ? input : parseInput(input.profile, input.messageId)));
+  const parsed = inputs.map(({ profile, messageId, parsed: result }): { base: ProfileOutcome; facts: ProfileFacts | undefined } => {
     const base: ProfileOutcome = { profile: profile.name, digest: profile.digest, outcome: 'unchanged', ...(messageId ? { messageId } : {}) };
-    try {
-      const facts: ProfileFacts | undefined = parseProfile(profile.name, profile.text);
-      return { base, facts };
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
-      return { base: { ...base, outcome: 'rejected' as const, reason: error.message }, facts: undefined };
-    }
+    if ('facts' in result) return { base, facts: result.facts };
+    const { error } = result;
+    log.warn({ profile: profile.name, field: error.field, reason: error.problem }, 'profile rejected');
+    return { base: { ...base, outcome: 'rejected', reason: error.message }, facts: undefined };
   });
   let outcomes: ProfileOutcome[] = parsed.map(({ base }) => base);
   if (parsed.every(({ facts }) => !facts)) return { outcomes, commits: 0, head: null, pushed: false, attempts: 0 };
 
+  let images = 0;
   const { mode, remote, ...target } = options.repo;
   const ensure = mode === 'merge-request' && remote ? (args: Parameters<typeof ensureCommits>[0]) => ensureRequestBranches({ ...args, remote }) : ensureCommits;
   const result = await ensure({
     ...target,
     ...(remote ? { remote } : {}),
     log,
+    onCommitted: (count) => options.onCommitted?.(count, images),
     async prepare(base) {
       const site = await loadSite(options.loaded, (paths) => base.readFiles(paths));
       outcomes = parsed.map(({ base: outcome }) => ({ ...outcome }));
       const groups = new Map<string, ImageGroup>();
       parsed.forEach(({ facts }, index) => {
         if (!facts) return;
-        const input = options.inputs[index]!;
+        const input = inputs[index]!;
         const outcome = outcomes[index]!;
         try {
           const resolution = resolveImage(facts, input.profile.name, site);
@@ -96,8 +121,8 @@ export async function processProfiles(options: {
           const { spec } = resolution;
           const group = groups.get(spec.key) ?? { spec, members: [] };
           group.spec = spec;
-          const ref = { name: input.profile.name, digest: input.profile.digest };
-          group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, text: input.profile.text, ...(input.messageId ? { messageId: input.messageId } : {}) }];
+          const ref = input.profile;
+          group.members = [...group.members.filter((m) => m.ref.name !== ref.name), { ref, byteDigest: input.byteDigest, ...(input.messageId ? { messageId: input.messageId } : {}) }];
           groups.set(spec.key, group);
           outcome.key = spec.key;
         } catch (error) {
@@ -107,14 +132,16 @@ export async function processProfiles(options: {
       });
       const templates = await site.readTemplates([...groups.values()].flatMap((group) => group.spec.templates));
       const manifests = await base.readFiles([...groups.keys()].map((key) => `images/${key}/${MANIFEST_FILE}`));
-      return [...groups.values()].map((group): ImageChange => {
+      images = groups.size;
+      // Rendered one image at a time as git takes them: a first import never holds the site's files.
+      return mapLazily(groups.values(), (group): ImageChange => {
         const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
         const recorded = profilesOfManifest(previous);
         // A manifest of an earlier release records the digest of the bytes: the same bytes keep
         // that record, so the upgrade itself rewrites no manifest (docs/decisions.md).
         const members = group.members.map((m) => {
           const was = recorded[m.ref.name];
-          return was !== undefined && was !== m.ref.digest && sameProfile(was, m.ref.digest, m.text) ? { ...m, ref: { ...m.ref, digest: was } } : m;
+          return was !== undefined && was !== m.ref.digest && was === m.byteDigest ? { ...m, ref: { ...m.ref, digest: was } } : m;
         });
         // A redelivered profile the image already records is not this commit's cause:
         // claiming it again would tell `history` it changed twice.
@@ -155,4 +182,8 @@ function subjectOf(names: string[], isNew: boolean): string {
   const others = names.length - 1;
   const who = others > 0 ? `${first} and ${others} other profile${others > 1 ? 's' : ''}` : first;
   return isNew ? `new image from ${who}` : `rebuild for ${who}`;
+}
+
+function* mapLazily<T, R>(items: Iterable<T>, map: (item: T) => R): Generator<R> {
+  for (const item of items) yield map(item);
 }

@@ -4,30 +4,65 @@ import { commitMessage } from './trailers.js';
 
 const PENDING_REF = 'refs/packuilon/pending';
 
+export interface CommitStream {
+  /** Append one commit (on top of the previous one); waits while git's input pipe is full. */
+  write(change: ImageChange): Promise<void>;
+  /** Wait for git to finish; the id of the last commit (refs/packuilon/pending). */
+  finish(): Promise<string>;
+  /** Stop without moving any ref. */
+  abort(): Promise<void>;
+}
+
 /**
- * Write one commit per change on top of `base` with a single `git fast-import`:
- * hundreds of commits cost one process, not several per commit. Only the
- * private ref moves; the branch moves after the push succeeded.
+ * One commit per change on top of `base`, streamed into a single `git fast-import`
+ * as the changes come: hundreds of commits cost one process, not several per commit,
+ * and memory holds one commit's files, not the batch's. Only the private ref moves
+ * (fast-import updates it when it ends); the branch moves after the push succeeded.
  */
+export async function openCommitStream(git: Git, base: string | null, committer: string): Promise<CommitStream> {
+  // Through run(): a lock left on the private ref by a killed git is cleared there, before the stream starts.
+  await git.run(['update-ref', '-d', PENDING_REF]);
+  const importer = git.start(['fast-import', '--quiet', '--force', '--done']);
+  let first = true;
+  await importer.write(Buffer.from(`reset ${PENDING_REF}\n`, 'utf8'));
+  return {
+    async write(change) {
+      await importer.write(commitInput(change, committer, first ? base : null));
+      first = false;
+    },
+    async finish() {
+      await importer.write(Buffer.from('done\n', 'utf8'));
+      await importer.end();
+      const { stdout } = await git.run(['rev-parse', PENDING_REF]);
+      return stdout.trim();
+    },
+    abort: () => importer.kill(),
+  };
+}
+
+/** fast-import's input for one commit: the image's folder replaced whole (a template dropped from the map leaves no stale file). */
+function commitInput(change: ImageChange, committer: string, from: string | null): Buffer {
+  const message = Buffer.from(commitMessage(change), 'utf8');
+  const chunks: Buffer[] = [Buffer.from(`commit ${PENDING_REF}\ncommitter ${committer}\ndata ${message.length}\n`, 'utf8'), message];
+  chunks.push(Buffer.from(`\n${from ? `from ${from}\n` : ''}D images/${change.key}\n`, 'utf8'));
+  for (const file of change.files) {
+    const content = Buffer.from(file.content, 'utf8');
+    chunks.push(Buffer.from(`M 100644 inline images/${file.path}\ndata ${content.length}\n`, 'utf8'), content, Buffer.from('\n', 'utf8'));
+  }
+  chunks.push(Buffer.from('\n', 'utf8'));
+  return Buffer.concat(chunks);
+}
+
+/** Write all changes in one stream (for callers holding them already). */
 export async function writeCommits(git: Git, base: string | null, changes: ImageChange[], committer: string): Promise<string> {
-  const chunks: (string | Buffer)[] = [`reset ${PENDING_REF}\n`];
-  changes.forEach((change, index) => {
-    const message = Buffer.from(commitMessage(change), 'utf8');
-    chunks.push(`commit ${PENDING_REF}\ncommitter ${committer}\ndata ${message.length}\n`, message, '\n');
-    if (index === 0 && base) chunks.push(`from ${base}\n`);
-    // Replace the folder whole: a template dropped from the map leaves no stale file.
-    chunks.push(`D images/${change.key}\n`);
-    for (const file of change.files) {
-      const content = Buffer.from(file.content, 'utf8');
-      chunks.push(`M 100644 inline images/${file.path}\ndata ${content.length}\n`, content, '\n');
-    }
-    chunks.push('\n');
-  });
-  chunks.push('done\n');
-  const input = Buffer.concat(chunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)));
-  await git.run(['fast-import', '--quiet', '--force', '--done'], { input });
-  const { stdout } = await git.run(['rev-parse', PENDING_REF]);
-  return stdout.trim();
+  const stream = await openCommitStream(git, base, committer);
+  try {
+    for (const change of changes) await stream.write(change);
+    return await stream.finish();
+  } catch (error) {
+    await stream.abort();
+    throw error;
+  }
 }
 
 const identities = new WeakMap<Git, Promise<string>>();

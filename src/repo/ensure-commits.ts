@@ -4,7 +4,7 @@ import { fileText } from '../shared/profile-text.js';
 import { realpathSync } from 'node:fs';
 import { ConfigError, ToolError, TransientError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { committerIdentity, writeCommits } from './commit-writer.js';
+import { committerIdentity, openCommitStream, type CommitStream } from './commit-writer.js';
 import type { Git } from './git.js';
 import { isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
 
@@ -20,14 +20,28 @@ export interface EnsureCommitsOptions {
   branch: string;
   remote?: string;
   pushRetries: number;
+  /**
+   * Keep the work tree in step with the branch (`merge --ff-only`) [true]; false: a
+   * service clone nobody works in, the branch ref alone moves (`update-ref`).
+   */
+  checkout?: boolean;
   log: Logger;
   now?: () => Date;
-  /** Computes the changes against a base; called again on the new base after a lost push race. */
-  prepare(base: BaseView): Promise<ImageChange[]>;
+  /**
+   * Computes the changes against a base; called again on the new base after a lost push race.
+   * An iterable is consumed lazily: each change is streamed into git as it is produced,
+   * so a generator that renders one image per step holds one image at a time.
+   */
+  prepare(base: BaseView): Promise<Iterable<ImageChange>>;
+  /** Called after each commit is handed to git, with the number written so far. */
+  onCommitted?(count: number): void;
 }
 
+/** What a commit was, without its files (a first import writes thousands: they are not kept). */
+export type CommitSummary = Pick<ImageChange, 'key' | 'subject' | 'trailers'>;
+
 export interface EnsureCommitsResult {
-  commits: { key: string; change: ImageChange }[];
+  commits: { key: string; change: CommitSummary }[];
   head: string | null;
   pushed: boolean;
   attempts: number;
@@ -60,8 +74,7 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
       },
     };
     const counts = filesByKey(tree);
-    const changes = (await options.prepare(view)).filter((change) => differs(change, tree, counts));
-    const head = changes.length ? await writeCommits(git, base, changes, await committerIdentity(git, options.now?.() ?? new Date())) : base;
+    const { commits, head } = await writeChanges(options, base, await options.prepare(view), (change) => differs(change, tree, counts));
     let pushed = false;
     if (remote && head && head !== remoteTip) {
       const outcome = await push(git, remote, head, branch);
@@ -73,9 +86,39 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
       }
       pushed = true;
     }
-    if (head && head !== local) await git.run(['merge', '--ff-only', '--quiet', head]);
-    return { commits: changes.map((change) => ({ key: change.key, change })), head, pushed, attempts: attempt };
+    if (head && head !== local) await moveBranch(git, branch, head, local, options.checkout ?? true);
+    return { commits, head, pushed, attempts: attempt };
   }
+}
+
+/** Stream the changes that differ from the base into one fast-import, opened at the first one. */
+async function writeChanges(
+  options: EnsureCommitsOptions,
+  base: string | null,
+  changes: Iterable<ImageChange>,
+  keep: (change: ImageChange) => boolean,
+): Promise<{ commits: { key: string; change: CommitSummary }[]; head: string | null }> {
+  const commits: { key: string; change: CommitSummary }[] = [];
+  let stream: CommitStream | undefined;
+  try {
+    for (const change of changes) {
+      if (!keep(change)) continue;
+      stream ??= await openCommitStream(options.git, base, await committerIdentity(options.git, options.now?.() ?? new Date()));
+      await stream.write(change);
+      commits.push({ key: change.key, change: { key: change.key, subject: change.subject, trailers: change.trailers } });
+      options.onCommitted?.(commits.length);
+    }
+    return { commits, head: stream ? await stream.finish() : base };
+  } catch (error) {
+    await stream?.abort();
+    throw error;
+  }
+}
+
+/** The local branch onto the pushed head: with its work tree, or the ref alone (checked against the tip it was). */
+async function moveBranch(git: Git, branch: string, head: string, local: string | null, checkout: boolean): Promise<void> {
+  if (checkout) await git.run(['merge', '--ff-only', '--quiet', head]);
+  else await git.run(['update-ref', '-m', 'packuilon: image commits', `refs/heads/${branch}`, head, local ?? '']);
 }
 
 const checkedRoots = new WeakSet<Git>();

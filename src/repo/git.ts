@@ -11,6 +11,15 @@ export interface Git {
   readonly dir: string;
   /** Run git; resolves with stdout, rejects with a ToolError or TransientError. */
   run(args: string[], options?: { input?: string | Buffer; allowFailure?: boolean }): Promise<GitResult>;
+  /** Start git with its input streamed: `write` waits while the pipe is full, `end` resolves as `run` does. */
+  start(args: string[]): GitInputStream;
+}
+
+export interface GitInputStream {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<GitResult>;
+  /** Stop it (SIGKILL) and wait for it to exit; nothing it wrote before `end` takes effect. */
+  kill(): Promise<void>;
 }
 
 export interface GitResult {
@@ -38,6 +47,50 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
           if (attempt >= 3 || !(await removeStaleLock(dir, error))) throw error;
         }
       }
+    },
+    start: (args) => startGit(dir, gitEnv, args),
+  };
+}
+
+/** Input held for a streaming git before the writer waits: bounds memory per stream, not per batch of changes. */
+const STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
+
+function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[]): GitInputStream {
+  const child = spawn('git', args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin.on('error', () => undefined); // git may exit early; 'close' reports why
+  const closed = new Promise<GitResult | Error>((resolve) => {
+    child.on('error', (error) => resolve(new ToolError(`git ${args[0]}`, undefined, error.message)));
+    child.on('close', (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(err).toString('utf8'), code: code ?? 128 });
+    });
+  });
+  const settle = async () => {
+    const result = await closed;
+    if (result instanceof Error) throw result;
+    if (result.code !== 0) throw classifyFailure(args, result);
+    return result;
+  };
+  return {
+    async write(chunk) {
+      // Waiting for each 16 KB to drain costs a hand-over per wait (slow on a busy machine):
+      // buffer up to a few MB, then wait for git to read, or for git to have gone (end() reports why).
+      if (child.stdin.write(chunk) || child.stdin.writableLength < STREAM_BUFFER_BYTES) return;
+      await Promise.race([new Promise((resolve) => child.stdin.once('drain', resolve)), closed]);
+      const result = child.exitCode !== null || child.signalCode !== null ? await closed : undefined;
+      if (result) await settle();
+    },
+    end() {
+      child.stdin.end();
+      return settle();
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await closed;
     },
   };
 }

@@ -93,7 +93,7 @@ export interface EnsureRequestBranchesOptions {
   pushRetries: number;
   log: Logger;
   now?: () => Date;
-  prepare(base: BaseView): Promise<ImageChange[]>;
+  prepare(base: BaseView): Promise<Iterable<ImageChange>>;
 }
 
 export interface EnsureRequestBranchesResult extends EnsureCommitsResult {

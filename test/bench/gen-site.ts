@@ -503,18 +503,26 @@ export function generateSite(opts: GenerateOptions): GenerateResult {
   return { profiles, matching: profiles.filter((p) => p.matching).map((p) => p.name), imageKeys: keys.map((k) => k.key), bytes };
 }
 
-/** images/source-images.json (every OS/arch combination) and templates/template-map.json. */
-export function writeRepoMaps(repoDir: string): { sourceImages: string; templateMap: string } {
+/** The seed's DEFAULT entry (its template-map.json): two templates per image. */
+export const SEED_DEFAULT_TEMPLATES = ['templates/unmanaged.json', 'templates/managed.json'] as const;
+
+/**
+ * images/source-images.json (every OS/arch combination) and templates/template-map.json
+ * with `templates` as DEFAULT (copied from the project's templates/), by default one.
+ */
+export function writeRepoMaps(repoDir: string, templates: readonly string[] = ['templates/unmanaged.json']): { sourceImages: string; templateMap: string } {
   const sourceImages = join(repoDir, 'images', 'source-images.json');
   const templateMap = join(repoDir, 'templates', 'template-map.json');
   mkdirSync(dirname(sourceImages), { recursive: true });
   mkdirSync(dirname(templateMap), { recursive: true });
   const sources = Object.fromEntries(sourceKeys().map((k) => [k, uuidFrom(`glance/${k}`)]));
   writeFileSync(sourceImages, `${JSON.stringify(sources, null, 2)}\n`);
-  writeFileSync(templateMap, `${JSON.stringify({ DEFAULT: ['templates/unmanaged.json'] }, null, 2)}\n`);
-  const template = join(repoDir, 'templates', 'unmanaged.json');
-  const ours = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates', 'unmanaged.json');
-  if (!existsSync(template) && existsSync(ours)) copyFileSync(ours, template);
+  writeFileSync(templateMap, `${JSON.stringify({ DEFAULT: templates }, null, 2)}\n`);
+  for (const path of templates) {
+    const template = join(repoDir, path);
+    const ours = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', path);
+    if (!existsSync(template) && existsSync(ours)) copyFileSync(ours, template);
+  }
   return { sourceImages, templateMap };
 }
 
