@@ -14,5 +14,6 @@ if [[ "${1:-}" == "--fast" ]]; then
   mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -v '\.slow\.test\.ts$')
 fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-# One private RabbitMQ for the run (tests that restart or kill a broker start their own).
-exec node --import tsx test/support/rabbit.ts node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}"
+# One private RabbitMQ for the run (tests that restart or kill a broker start their own),
+# and one Keystone + Glance (test/support/openstack.ts): if either cannot start, the run fails.
+exec node --import tsx test/support/rabbit.ts node --import tsx test/support/openstack.ts node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-timeout=300000 "${files[@]}"
