@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../shared/log.js';
 import { ConfigError } from '../shared/errors.js';
 import { sharedOpenstack, openrc, type OpenstackInfo } from '../../test/support/openstack.js';
-import { resolveCredentials, createSession, createGlance, AuthError, PermissionError, type Session } from './index.js';
+import { resolveCredentials, createSession, createGlance, AuthError, PermissionError, type Session, type Image } from './index.js';
 
 const { info, release } = await sharedOpenstack();
 test.after(() => release());
@@ -125,12 +125,12 @@ test('Glance: create, streamed upload, paginated list, JSON patch, deactivate/re
   const session = sessionFor('image-admin');
   const glance = createGlance(session, { pageSize: 2 });
   const tag = unique('glance');
-  const made = [];
+  const made: Image[] = [];
   for (let i = 0; i < 5; i++) made.push(await glance.create({ name: `${tag}-${i}`, disk_format: 'raw', container_format: 'bare', AQ_OS: 'sl' }));
   assert.equal(made[0]!.visibility, 'shared', "Glance's default");
   await glance.upload(made[0]!.id, Readable.from([Buffer.from('chunk one '), Buffer.from('chunk two')]));
   assert.equal((await glance.get(made[0]!.id)).status, 'active');
-  const listed = await glance.list({ owner: info.projects.packuilon });
+  const listed = await glance.list({ owner: info.projects.packuilon! });
   assert.deepEqual(made.map((m) => m.id).filter((id) => listed.some((l) => l.id === id)).length, 5, 'every page followed');
   const patched = await glance.patch(made[0]!.id, [{ op: 'replace', path: '/name', value: `${tag} "quoted" name` }, { op: 'add', path: '/packuilon_commit', value: 'abc' }]);
   assert.equal(patched.name, `${tag} "quoted" name`);
@@ -168,6 +168,7 @@ test('Glance 403s name the step and the identity; a revoked token is re-issued o
   await glance.get(image.id);
   const revoked = await fetch(`${info.authUrl}/auth/tokens`, { method: 'DELETE', headers: { 'x-auth-token': first, 'x-subject-token': first } });
   assert.equal(revoked.status, 204);
+  await new Promise((r) => setTimeout(r, 2500)); // Glance's token cache (token_cache_time = 2)
   assert.equal((await glance.get(image.id)).id, image.id);
   assert.notEqual(await session.token(), first, 'a new token');
 

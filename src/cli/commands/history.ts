@@ -19,6 +19,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
   for (const entry of entries) {
     context.io.stdout.write(`${entry.date}  ${entry.commit.slice(0, 10)}  ${entry.subject}  [${entry.trigger ?? '?'}]\n`);
     for (const profile of entry.profiles) context.io.stdout.write(`    ${profile.name}  ${profile.digest ?? ''}\n`);
+    for (const event of entry.events) context.io.stdout.write(`    ${event.at}  ${event.type}  ${typeof event.summary === 'string' ? event.summary : ''}\n`);
   }
   return EXIT.ok;
 }
