@@ -3,6 +3,8 @@
 # and the queue consumer (test/bench/queue-bench.ts → docs/benchmarks-queue.md).
 #   scripts/bench.sh                 both, full (N=20,000 hosts; ~10 min; the first run also generates the site)
 #   scripts/bench.sh --quick         smoke run of both (small sizes), prints only
+#   scripts/bench.sh --promote-only [--members N] [--runs R]   `ci promote` of one image with 50 members on a real
+#                                    Keystone + Glance (test/bench/promote-bench.ts → docs/benchmarks.md)
 #   scripts/bench.sh --detect-only … / --queue-only …   one of them, with its own options:
 #     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
 #     queue:  --profile, --only REGEX, BENCH_RUNS=N, BENCH_SEED=S, BENCH_LATENCY_SECONDS=S
@@ -17,6 +19,7 @@ export GIT_COMMITTER_NAME="Packuilon Bench" GIT_COMMITTER_EMAIL=bench@example.or
 case "${1:-}" in
   --detect-only) shift; exec node --import tsx test/bench/detect-bench.ts "$@" ;;
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
+  --promote-only) shift; exec node --import tsx test/support/openstack.ts node --import tsx test/bench/promote-bench.ts "$@" ;;
 esac
 node --import tsx test/bench/detect-bench.ts "$@"
 node --import tsx test/bench/queue-bench.ts "$@"

@@ -231,3 +231,34 @@ test('bad input: no build record, a malformed one, an ID that is not one', async
   await assert.rejects(promote(options), /key: expected bad-sl7x-x86_64, received other/);
   await assert.rejects(promote({ ...options, imageIds: ['$(rm -rf /)'] }), /--image-id: .* is not a Glance image ID/);
 });
+
+test('promote.chain_source: the source-image map names the new image, in one [skip ci] commit; a rerun commits nothing', async () => {
+  const { git, gitEnv, tempDir, repoWithRemote } = await import('../../test/support/git-repos.js');
+  const dir = tempDir();
+  try {
+    const { remote, work } = repoWithRemote(dir.path);
+    const name = uniqueName('chain');
+    const older = await image(name);
+    const candidate = await image(`Next-${name}`);
+    await mkdir(join(work, 'images'), { recursive: true });
+    const sources = `{\n  "sl7x-x86_64": "${older.id}",\n  "el9x-x86_64": "00000000-0000-0000-0000-000000000000"\n}\n`;
+    await writeFile(join(work, 'images', 'source-images.json'), sources);
+    await writeFile(join(work, 'packuilon.yaml'), 'repo:\n  remote: origin\npromote:\n  chain_source: [base-sl7x-x86_64]\n');
+    git(work, 'add', '-A');
+    git(work, 'commit', '--quiet', '-m', 'sources');
+    git(work, 'push', '--quiet', 'origin', 'main');
+    const before = git(remote, 'rev-parse', 'main');
+    const env = { ...gitEnv, ...openrc(info, 'image-admin') };
+    const options: LifecycleFlowOptions = { loaded: loadConfig({ env: {}, cwd: work }), env, cwd: work, log, key: 'base-sl7x-x86_64', imageIds: [candidate.id] };
+    await promote(options);
+    const tip = git(remote, 'rev-parse', 'main');
+    assert.notEqual(tip, before);
+    assert.equal(git(remote, 'rev-parse', `${tip}^`), before, 'one commit on the remote tip');
+    assert.match(git(remote, 'log', '-1', '--format=%B', tip), /\[skip ci\]/);
+    assert.equal(git(remote, 'show', `${tip}:images/source-images.json`), sources.replace(older.id, candidate.id).trimEnd(), 'only the old ID replaced, formatting kept');
+    await promote(options);
+    assert.equal(git(remote, 'rev-parse', 'main'), tip, 'a rerun commits nothing');
+  } finally {
+    dir.remove();
+  }
+});

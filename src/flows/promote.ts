@@ -1,7 +1,7 @@
 // ci promote / ci reject / rollback / prune: read Glance's state, plan, apply,
 // write out/<key>/promote.json. The planning is src/openstack/lifecycle.ts.
 import { readFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import * as z from 'zod/mini';
 import '../shared/zod.js';
 import type { LoadedConfig } from '../config/index.js';
@@ -9,6 +9,7 @@ import { ConfigError, UsageError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/fs.js';
 import type { Logger } from '../shared/log.js';
 import { formatIssues } from '../shared/zod.js';
+import { commitFile, createGit } from '../repo/index.js';
 import { VERSION } from '../version.js';
 import {
   applySteps, checkRoles, createGlance, createSession, currentImages, planPromote, planPrune, planReject, planRollback,
@@ -209,6 +210,7 @@ export async function promote(options: LifecycleFlowOptions): Promise<LifecycleR
     checkRoles(steps, cloud.roles, cloud.who, cloud.project);
     await run(options, cloud, steps, report);
     touched.push(candidate.image, ...related);
+    if (options.loaded.config.promote.chain_source.includes(options.key)) await chainSource(options, related.map((i) => i.id), id, report);
   }
   if (options.loaded.config.promote.prune_after_promote) {
     const names = [...new Set(touched.filter((i) => ids.includes(i.id)).map((i) => promotedName(i.name ?? '', lifecycle.candidatePrefix)))];
@@ -218,6 +220,39 @@ export async function promote(options: LifecycleFlowOptions): Promise<LifecycleR
   report.images = renamesOf(report.changes, touched);
   if (!report.changes.length) report.status = 'nothing-to-do';
   return finish(options, report);
+}
+
+/**
+ * promote.chain_source: the source-image map's entries that named an image
+ * this promotion warehoused now name the new one (the seed's sed), in one
+ * `[skip ci]` commit pushed to repo.remote; the spine's re-render then
+ * rebuilds the images built on it.
+ */
+async function chainSource(options: LifecycleFlowOptions, oldIds: string[], newId: string, report: LifecycleReport): Promise<void> {
+  const { config, paths } = options.loaded;
+  if (!oldIds.length) return;
+  if (!config.repo.remote) {
+    options.log.warn({ imageKey: options.key }, 'promote.chain_source: repo.remote is not set: the source-image map is not advanced');
+    return;
+  }
+  const path = relative(paths.repo, paths.sourceImages);
+  const replaced: string[] = [];
+  const commit = await commitFile({
+    git: createGit(paths.repo, { GIT_AUTHOR_NAME: 'Packuilon', GIT_AUTHOR_EMAIL: 'packuilon@localhost', GIT_COMMITTER_NAME: 'Packuilon', GIT_COMMITTER_EMAIL: 'packuilon@localhost', ...options.env }),
+    env: options.env, remote: config.repo.remote, branch: config.repo.branch, path, log: options.log,
+    update: (text) => {
+      if (text === undefined) return null;
+      replaced.length = 0;
+      // only whole quoted IDs, so formatting, comments and other entries stay byte for byte
+      const next = text.replace(/"([0-9a-fA-F-]{8,64})"/g, (whole, id: string) => (oldIds.includes(id) ? (replaced.push(id), `"${newId}"`) : whole));
+      return next === text ? null : next;
+    },
+    message: `sources: ${options.key}'s new image ${newId} replaces ${[...new Set(replaced)].join(', ') || oldIds.join(', ')}\n\nPromoted by ${report.pipeline_url ?? 'packuilon ci promote'}.\n\n[skip ci]\nPackuilon-Version: ${VERSION}\n`,
+  });
+  if (commit) {
+    report.changes.push({ image: newId, name: null, field: `${path} (commit ${commit})`, before: oldIds, after: newId });
+    options.log.info({ imageKey: options.key, commit, path }, 'source-image map advanced to the promoted image');
+  }
 }
 
 export async function reject(options: LifecycleFlowOptions): Promise<LifecycleReport> {
