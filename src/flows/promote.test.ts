@@ -44,7 +44,7 @@ async function flow(key: string, ids: string[], extra: Partial<LifecycleFlowOpti
 
 const membersOf = async (id: string) => (await admin.members(id)).map((m) => `${m.member_id}:${m.status}`).sort();
 
-test('first image ever: the Next- candidate takes its name and the provenance; a second run changes nothing', async () => {
+test('first image ever: the Next- candidate takes its name and the provenance; a second run changes nothing', { timeout: 900_000 }, async () => {
   const name = uniqueName('first');
   const candidate = await image(`Next-${name}`);
   const options = await flow('web-sl7x-x86_64', [candidate.id]);
@@ -68,7 +68,7 @@ test('first image ever: the Next- candidate takes its name and the provenance; a
   assert.deepEqual(again.changes, []);
 });
 
-test('a shared image with members on two older images: both warehoused and deactivated, members merged and accepted, properties moved', async () => {
+test('a shared image with members on two older images: both warehoused and deactivated, members merged and accepted, properties moved', { timeout: 900_000 }, async () => {
   const name = uniqueName('shared');
   const older1 = await image(name, { AQ_OS: 'sl', os_distro: 'scientific', site_extra: 'x' }, [B]);
   const older2 = await image(name, { AQ_OS: 'sl', AQ_OSVERSION: '7x' }, [ADMIN_PROJECT]);
@@ -108,7 +108,7 @@ test('a shared image with members on two older images: both warehoused and deact
   assert.equal(retired.packuilon_superseded_by, older2.id);
 });
 
-test('a public image: the new one is public; the promote identity without admin is refused before any change, naming the step and the role', async () => {
+test('a public image: the new one is public; the promote identity without admin is refused before any change, naming the step and the role', { timeout: 900_000 }, async () => {
   const name = uniqueName('public');
   const older = await image(name, { visibility: 'public' });
   const candidate = await image(`Next-${name}`, {}, [], glanceAs('builder'));
@@ -124,7 +124,7 @@ test('a public image: the new one is public; the promote identity without admin 
   assert.equal((await admin.get(candidate.id)).name, name);
 });
 
-test('a promote killed between steps converges on rerun, the same as an uninterrupted one; the token revoked mid-run is re-issued', async () => {
+test('a promote killed between steps converges on rerun, the same as an uninterrupted one; the token revoked mid-run is re-issued', { timeout: 900_000 }, async () => {
   const name = uniqueName('killed');
   const older = await image(name, { AQ_PERSONALITY: 'web' }, [B]);
   const candidate = await image(`Next-${name}`);
@@ -166,7 +166,7 @@ test('a promote killed between steps converges on rerun, the same as an uninterr
   assert.equal((await promote(await flow('kill-sl7x-x86_64', [candidate.id]))).status, 'nothing-to-do');
 });
 
-test('reject: broken-<name>-<date>, private, no members; the current image untouched; a name with spaces and quotes', async () => {
+test('reject: broken-<name>-<date>, private, no members; the current image untouched; a name with spaces and quotes', { timeout: 900_000 }, async () => {
   const name = uniqueName(`my "quoted" image's name`);
   const current = await image(name, {}, [B]);
   const candidate = await image(`Next-${name}`, {}, [B]);
@@ -189,7 +189,7 @@ test('reject: broken-<name>-<date>, private, no members; the current image untou
   assert.match((await admin.get(current.id)).name ?? '', /^warehoused-my "quoted" image's name-/);
 });
 
-test('rollback with nothing to roll back names the image; retention removes only our warehoused images beyond keep', async () => {
+test('rollback with nothing to roll back names the image; retention removes only our warehoused images beyond keep', { timeout: 900_000 }, async () => {
   const name = uniqueName('keep');
   const first = await image(`Next-${name}`);
   const options = (ids: string[], promoteConfig: Record<string, unknown> = {}) => flow('ret-sl7x-x86_64', ids, { promote: promoteConfig });
@@ -220,7 +220,7 @@ test('rollback with nothing to roll back names the image; retention removes only
   assert.ok(await glanceAs('userb').find(foreign.id), 'another project\'s image is never touched');
 });
 
-test('bad input: no build record, a malformed one, an ID that is not one', async () => {
+test('bad input: no build record, a malformed one, an ID that is not one', { timeout: 900_000 }, async () => {
   const options = await flow('bad-sl7x-x86_64', []);
   delete options.imageIds;
   await assert.rejects(promote(options), /build\.json: no build record/);
@@ -232,7 +232,7 @@ test('bad input: no build record, a malformed one, an ID that is not one', async
   await assert.rejects(promote({ ...options, imageIds: ['$(rm -rf /)'] }), /--image-id: .* is not a Glance image ID/);
 });
 
-test('promote.chain_source: the source-image map names the new image, in one [skip ci] commit; a rerun commits nothing', async () => {
+test('promote.chain_source: the source-image map names the new image, in one [skip ci] commit; a rerun commits nothing', { timeout: 900_000 }, async () => {
   const { git, gitEnv, tempDir, repoWithRemote } = await import('../../test/support/git-repos.js');
   const dir = tempDir();
   try {

@@ -26,7 +26,7 @@ const sessionFor = (user: keyof OpenstackInfo['users'], extra: Record<string, st
 };
 const unique = (label: string) => `test-${label}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-test('password auth with project scope: the token, the roles and Glance from the catalog', async () => {
+test('password auth with project scope: the token, the roles and Glance from the catalog', { timeout: 900_000 }, async () => {
   const session = sessionFor('builder');
   const identity = await session.identity();
   assert.equal(identity.userName, 'builder');
@@ -39,7 +39,7 @@ test('password auth with project scope: the token, the roles and Glance from the
   assert.equal(await sessionFor('builder', { OS_INTERFACE: 'internal' }).endpoint('image'), info.glanceUrl);
 });
 
-test('domain scope, and application credentials (by id, and by name + user)', async () => {
+test('domain scope, and application credentials (by id, and by name + user)', { timeout: 900_000 }, async () => {
   const env = openrc(info, 'admin');
   const domainScoped = createSession({
     credentials: resolveCredentials({ env: { ...env, OS_PROJECT_NAME: '', OS_PROJECT_DOMAIN_NAME: '', OS_DOMAIN_NAME: 'Default' }, cwd: '/nonexistent' }),
@@ -76,7 +76,7 @@ test('domain scope, and application credentials (by id, and by name + user)', as
   await assert.rejects(wrong.identity(), (e: Error) => e instanceof AuthError && e.message.includes(cred.id) && !e.message.includes('not-the-secret'));
 });
 
-test('refused credentials: a 401 names the cloud and the user, never the password, in the error or the log', async () => {
+test('refused credentials: a 401 names the cloud and the user, never the password, in the error or the log', { timeout: 900_000 }, async () => {
   const captured = capturedLog();
   const dir = await mkdtemp(join(tmpdir(), 'packuilon-clouds-'));
   await writeFile(join(dir, 'clouds.yaml'), `clouds:\n  site:\n    auth:\n      auth_url: ${info.authUrl}\n      username: builder\n      project_name: packuilon\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n`);
@@ -97,7 +97,7 @@ test('refused credentials: a 401 names the cloud and the user, never the passwor
   assert.doesNotMatch(captured.text(), new RegExp(await ok.token()), 'the token is never logged');
 });
 
-test('credentials: which source wins, and bad or hostile clouds.yaml files say where', async () => {
+test('credentials: which source wins, and bad or hostile clouds.yaml files say where', { timeout: 900_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'packuilon-clouds-'));
   const confDir = join(dir, 'xdg', 'openstack');
   await mkdir(confDir, { recursive: true });
@@ -121,7 +121,7 @@ test('credentials: which source wins, and bad or hostile clouds.yaml files say w
   assert.throws(() => resolveCredentials({ env: { OS_CLOUD: 'b' }, cwd: dir }), /clouds\.b: auth_type/);
 });
 
-test('Glance: create, streamed upload, paginated list, JSON patch, deactivate/reactivate, members across projects, delete', async () => {
+test('Glance: create, streamed upload, paginated list, JSON patch, deactivate/reactivate, members across projects, delete', { timeout: 900_000 }, async () => {
   const session = sessionFor('image-admin');
   const glance = createGlance(session, { pageSize: 2 });
   const tag = unique('glance');
@@ -150,7 +150,7 @@ test('Glance: create, streamed upload, paginated list, JSON patch, deactivate/re
   assert.equal(await glance.find(made[0]!.id), null);
 });
 
-test('Glance 403s name the step and the identity; a revoked token is re-issued once; an expiring one before use', async () => {
+test('Glance 403s name the step and the identity; a revoked token is re-issued once; an expiring one before use', { timeout: 900_000 }, async () => {
   const builder = createGlance(sessionFor('builder'));
   await assert.rejects(builder.create({ name: unique('public'), visibility: 'public' }), (e: Error) => {
     assert.ok(e instanceof PermissionError);

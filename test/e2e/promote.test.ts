@@ -14,13 +14,13 @@ const { info, release } = await sharedOpenstack();
 test.after(() => release());
 const glance = createGlance(createSession({ credentials: resolveCredentials({ env: openrc(info, 'image-admin'), cwd: '/nonexistent' }), log: silentLogger() }));
 
-test('ci promote KEY from the build record, ci reject, rollback (exit 1 with nothing to roll back), prune, history', async () => {
+test('ci promote KEY from the build record, ci reject, rollback (exit 1 with nothing to roll back), prune, history', { timeout: 900_000 }, async () => {
   const dir = tempDir();
   try {
     const { remote, work } = repoWithRemote(dir.path);
     const key = `e2e${process.pid}-sl7x-x86_64`;
     const name = `e2e-${process.pid}-${Date.now()}`;
-    writeFileSync(join(work, 'packuilon.yaml'), 'repo:\n  remote: origin\npromote:\n  keep: 0\n');
+    writeFileSync(join(work, 'packuilon.yaml'), 'repo:\n  remote: origin\npromote:\n  keep: 0\n  prune: delete\n');
     mkdirSync(join(work, 'images', key), { recursive: true });
     writeFileSync(join(work, 'images', key, 'image.json'), JSON.stringify({ image_key: key, profiles: { 'h1.example.org': 'sha256:11' } }));
     git(work, 'add', '-A');
@@ -65,7 +65,8 @@ test('ci promote KEY from the build record, ci reject, rollback (exit 1 with not
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`would: ${second}`));
     assert.equal((await runCli(['prune', key, '--apply'], { cwd: work, env })).code, 0);
-    assert.equal((await glance.get(second)).status, 'deactivated', 'promote.prune: deactivate');
+    assert.equal(await glance.find(second), null, 'promote.prune: delete, keep 0');
+    assert.ok(await glance.find(bad), 'a broken image is not warehoused: retention leaves it');
 
     // the record: notes on the image's commit, pushed; the branch did not move
     assert.equal(git(remote, 'rev-parse', 'main'), sha);
