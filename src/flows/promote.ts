@@ -122,6 +122,13 @@ async function ownedImages(cloud: Cloud): Promise<Image[]> {
   return [...byId.values()];
 }
 
+/** A candidate by ID; absent or invisible to the identity is a configuration fault (exit 2), not a retry. */
+async function candidateOf(cloud: Cloud, id: string): Promise<Image> {
+  const image = await cloud.glance.find(id);
+  if (!image) throw new ConfigError(`image ${id}: not found in Glance, or not visible to ${cloud.who}`);
+  return image;
+}
+
 async function stateOf(cloud: Cloud, image: Image): Promise<ImageState> {
   return { image, members: image.visibility === 'shared' ? await cloud.glance.members(image.id) : [] };
 }
@@ -197,7 +204,7 @@ export async function promote(options: LifecycleFlowOptions): Promise<LifecycleR
   const props = await provenance(options, commit);
   const touched: Image[] = [];
   for (const id of ids) {
-    const candidate = await stateOf(cloud, await cloud.glance.get(id));
+    const candidate = await stateOf(cloud, await candidateOf(cloud, id));
     if (candidate.image.owner !== cloud.project) throw new ConfigError(`image ${id} (${JSON.stringify(candidate.image.name)}): owned by project ${candidate.image.owner ?? 'none'}, not by the promoting project ${cloud.project}`);
     if (candidate.image[STAMP.supersededBy] || candidate.image[STAMP.rejectedAt]) {
       throw new UsageError(`image ${id} (${JSON.stringify(candidate.image.name)}) was ${candidate.image[STAMP.rejectedAt] ? 'rejected' : 'already superseded'}: it cannot be promoted`);
@@ -262,7 +269,7 @@ export async function reject(options: LifecycleFlowOptions): Promise<LifecycleRe
   const report = reportOf(options, 'reject', cloud.project, commit);
   const touched: Image[] = [];
   for (const id of ids) {
-    const candidate = await stateOf(cloud, await cloud.glance.get(id));
+    const candidate = await stateOf(cloud, await candidateOf(cloud, id));
     if (candidate.image.owner !== cloud.project) throw new ConfigError(`image ${id}: owned by project ${candidate.image.owner ?? 'none'}, not by ${cloud.project}`);
     // promote stamps packuilon_image_key: a stamped image is (or was) current, and reject never touches the current one
     if (candidate.image[STAMP.supersededBy] || (candidate.image[STAMP.imageKey] && !candidate.image[STAMP.rejectedAt])) {

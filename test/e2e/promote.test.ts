@@ -79,7 +79,7 @@ test('ci promote KEY from the build record, ci reject, rollback (exit 1 with not
 
     const lacking = await runCli(['ci', 'promote', key, '--image-id', await build('three')], { cwd: work, env: { ...env, ...openrc(info, 'userb') } });
     assert.equal(lacking.code, 2);
-    assert.match(lacking.stderr, /owned by project .*, not by the promoting project/);
+    assert.match(lacking.stderr, /not found in Glance, or not visible to the OS_\* variables, user userb/, 'another project\'s identity cannot even see the candidate');
   } finally {
     dir.remove();
   }
