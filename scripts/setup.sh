@@ -23,7 +23,7 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
-if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+if [[ ! -L node_modules && ( ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ) ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
