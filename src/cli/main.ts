@@ -106,6 +106,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--trigger <mode>', 'trigger to write [direct]').choices(['direct', 'queue']))
     .option('--json', 'print the report as JSON');
 
+  command('rollback', 'the newest warehoused image of each image name of KEY becomes current again; exit 1 names those with nothing to roll back', 'packuilon rollback nubesvms-sl7x-x86_64', () => import('./commands/rollback.js'))
+    .argument('<key>', 'an image key')
+    .option('--out <dir>', 'the out/ directory [<repo>/out]')
+    .option('--json', 'print the change list as JSON');
+  command('prune', 'retention: warehoused images beyond promote.keep per name (only ours); a dry run unless --apply', 'packuilon prune nubesvms-sl7x-x86_64 --apply', () => import('./commands/prune.js'))
+    .argument('[key]', 'an image key [every name]')
+    .option('--apply', 'delete / deactivate (promote.prune) instead of listing')
+    .option('--out <dir>', 'the out/ directory [<repo>/out]')
+    .option('--json', 'print the report as JSON');
+
   // Pipeline jobs, one subcommand each: `packuilon ci plan`, `ci build`, ….
   const ci = program.command('ci').description('pipeline jobs run by .gitlab-ci.yml (plan, build, test, promote, reject, local)');
   command('plan', 'the images changed between two commits (defaults from GitLab CI variables) and why', 'packuilon ci plan --from 1a2b3c4 --to 5d6e7f8 --child-pipeline out/child-pipeline.yml', () => import('./commands/ci-plan.js'), ci)
@@ -131,6 +141,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .argument('<key>', 'the image key')
     .addOption(new Option('--outcome <outcome>', 'what happened to the image').choices(['promoted', 'rejected', 'build-failed']).makeOptionMandatory())
     .option('--image-id <id>', 'the image (repeatable) [the IDs in out/<key>/build.json]', collect);
+  command('promote', 'promote the new images of KEY: old ones warehoused, visibility, members, properties and provenance moved over', 'packuilon ci promote nubesvms-sl7x-x86_64', () => import('./commands/ci-promote.js'), ci)
+    .argument('<key>', 'an image key')
+    .option('--image-id <id>', 'a new image (repeatable) [the IDs of out/<key>/build.json]', collect, [])
+    .option('--out <dir>', 'the out/ directory [<repo>/out]')
+    .option('--json', 'print the change list as JSON');
+  command('reject', 'a new image that failed its test → broken-<name>-<date>, private, no members; the current one untouched', 'packuilon ci reject nubesvms-sl7x-x86_64', () => import('./commands/ci-reject.js'), ci)
+    .argument('<key>', 'an image key')
+    .option('--image-id <id>', 'a rejected image (repeatable) [the IDs of out/<key>/build.json]', collect, [])
+    .option('--out <dir>', 'the out/ directory [<repo>/out]')
+    .option('--json', 'print the change list as JSON');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

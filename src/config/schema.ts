@@ -69,6 +69,20 @@ export const TemplatesConfig = z.strictObject({
 
 export const OpenstackConfig = z.strictObject({
   cloud: z._default(text('cloud name in clouds.yaml; credentials never in this file'), 'packuilon'),
+  interface: z._default(text('catalog interface of the endpoints: public | internal | admin (the cloud\'s own or OS_INTERFACE wins)'), 'public'),
+  region: z.optional(text('catalog region of the endpoints (the cloud\'s region_name or OS_REGION_NAME wins)')),
+  timeout: seconds('seconds for one Keystone or Glance request', 60),
+});
+
+export const PromoteConfig = z.strictObject({
+  candidate_prefix: z._default(z.string().check(z.describe('removed from the candidate\'s name on promotion, when present')), 'Next-'),
+  retire: z._default(z.enum(['deactivate', 'hide']).check(z.describe('what happens to a warehoused image: deactivated, or hidden (os_hidden)')), 'deactivate'),
+  keep: z._default(z.int().check(z.minimum(0), z.describe('warehoused images kept per name')), 3),
+  prune: z._default(z.enum(['delete', 'deactivate']).check(z.describe('what happens to warehoused images beyond keep')), 'deactivate'),
+  prune_after_promote: z._default(z.boolean().check(z.describe('ci promote prunes the names it promoted')), false),
+  copy_properties: z._default(z.array(z.string().check(z.minLength(1))).check(z.describe('extra Glance properties the new image takes from the old')), []),
+  chain_source: z._default(z.array(z.string().check(z.minLength(1))).check(z.describe('image keys whose new image replaces the old one in the source-image map')), []),
+  date_format: z._default(text('date in warehoused-/broken- names (strftime %d %m %Y %y %H %M %S, UTC)'), '%d-%m-%Y-%H-%M-%S'),
 });
 
 export const PackerConfig = z.strictObject({
@@ -117,6 +131,7 @@ export const Config = z.strictObject({
   rally: z.optional(RallyConfig),
   packer: z.prefault(PackerConfig, {}),
   notify: z.prefault(NotifyConfig, {}),
+  promote: z.prefault(PromoteConfig, {}),
 });
 
 export type Config = z.infer<typeof Config>;

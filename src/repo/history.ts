@@ -1,5 +1,6 @@
 import type { Git } from './git.js';
 import { parseTrailerLines } from './trailers.js';
+import { readEvents, type ImageEvent } from './notes.js';
 
 export interface HistoryEntry {
   commit: string;
@@ -11,6 +12,8 @@ export interface HistoryEntry {
   messageIds: string[];
   /** The release that made the commit (`Packuilon-Version:`); absent on commits of releases before it. */
   version?: string;
+  /** What happened to the image after this commit (refs/notes/packuilon): build, test, promote, reject, rollback. */
+  events: ImageEvent[];
 }
 
 const SEPARATOR = '\u001e';
@@ -20,14 +23,14 @@ export async function readHistory(git: Git, options: { key?: string; limit?: num
   const head = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD'], { allowFailure: true });
   if (head.code !== 0) return [];
   const args = ['log', `--format=%H%x00%aI%x00%s%x00%(trailers:only,unfold)${SEPARATOR}`, '--grep=^images(', ...(options.limit ? [`-n${options.limit}`] : []), 'HEAD', '--', options.key ? `images/${options.key}/` : 'images/'];
-  const { stdout } = await git.run(args);
+  const [{ stdout }, notes] = await Promise.all([git.run(args), readEvents(git)]);
   return stdout
     .split(SEPARATOR)
     .map((record) => record.replace(/^\n/, ''))
     .filter((record) => record.trim())
     .map((record) => {
       const [commit = '', date = '', subject = '', trailerText = ''] = record.split('\0');
-      const entry: HistoryEntry = { commit, date, subject, keys: [], profiles: [], messageIds: [] };
+      const entry: HistoryEntry = { commit, date, subject, keys: [], profiles: [], messageIds: [], events: notes.get(commit) ?? [] };
       const key = /^images\(([^)]+)\)/.exec(subject)?.[1];
       if (key) entry.keys.push(key);
       for (const { key: name, value } of parseTrailerLines(trailerText)) {

@@ -16,3 +16,5 @@ export {
 export { parseTrailerLines } from './trailers.js';
 export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
 export { readBlobs, readTexts, resolveRef } from './tree.js';
+export { recordEvents, readEvents, eventCommit, NOTES_REF, type ImageEvent } from './notes.js';
+export { commitFile, type FileCommitOptions } from './file-commit.js';

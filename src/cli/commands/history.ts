@@ -17,7 +17,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const build = key ? await findBuildRecord(join(loaded.paths.repo, 'out'), key) : undefined;
   const built = build ? entries.find((entry) => entry.commit === build.commit) : undefined;
   if (build && built) built.builds = build.builds;
-  else if (build) entries.unshift({ commit: build.commit ?? '', date: '', subject: `build of images/${build.key}`, keys: [build.key], profiles: [], messageIds: [], builds: build.builds });
+  else if (build) entries.unshift({ commit: build.commit ?? '', date: '', subject: `build of images/${build.key}`, keys: [build.key], profiles: [], messageIds: [], events: [], builds: build.builds });
   if (options.json) {
     context.io.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
     return EXIT.ok;
@@ -29,6 +29,7 @@ export async function run(context: CommandContext, options: Record<string, unkno
     context.io.stdout.write(`${entry.date}  ${entry.commit.slice(0, 10)}  ${entry.subject}  [${entry.trigger ?? '?'}]\n`);
     if (build && entry === built) context.io.stdout.write(`    ${describeBuild(build)}\n`);
     for (const profile of entry.profiles) context.io.stdout.write(`    ${profile.name}  ${profile.digest ?? ''}\n`);
+    for (const event of entry.events) context.io.stdout.write(`    ${event.at}  ${event.type}  ${typeof event.summary === 'string' ? event.summary : ''}\n`);
   }
   return EXIT.ok;
 }

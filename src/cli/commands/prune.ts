@@ -1,0 +1,1 @@
+export { runPrune as run } from './lifecycle.js';

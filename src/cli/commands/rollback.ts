@@ -1,0 +1,3 @@
+import { promoteCommand } from './lifecycle.js';
+
+export const run = promoteCommand('rollback');
