@@ -250,7 +250,7 @@ describe('the process edge', () => {
         [['--personality', 'web', '--os-version', '7 x'], /--os-version: /],
         [['--personality', 'web', '--arch', ''], /--arch: /],
         [['--personality', 'web', '--archetype', 'a{{b}}'], /--archetype: contains Packer template delimiters/],
-        [['--personality', 'web', '--domain', 'prod\u0001'], /--domain: contains control characters/],
+        [['--personality', 'web', '--domain', 'prod\u0001'], /--domain: contains a control character/],
         [['--personality', 'web', '--sandbox', 'me/{{x}}'], /--sandbox: contains Packer template delimiters/],
       ];
       for (const [flags, expected] of cases) {
