@@ -1,2 +1,2 @@
 export { loadConfig, environmentKeys, type LoadedConfig, type LoadOptions } from './load.js';
-export { Config, RallyConfig, NotifyConfig } from './schema.js';
+export { Config, RallyConfig, NotifyConfig, FORGE_KEYS_COMMENT } from './schema.js';

@@ -136,3 +136,20 @@ export const Config = z.strictObject({
 
 export type Config = z.infer<typeof Config>;
 export type ConfigInput = z.input<typeof Config>;
+
+/** The merge-request keys, commented out, as `init` and `migrate` write them: the token's variable is named, never the token. */
+export const FORGE_KEYS_COMMENT = `
+# Merge-request mode: every image change reviewed as a merge request (GitLab) or pull request (GitHub).
+# Needs repo.remote. The token only from the environment, in the variable token_env names.
+# repo:
+#   mode: merge-request
+# forge:
+#   type: gitlab                      # gitlab | github
+#   url: https://gitlab.example.org   # GitHub: https://api.github.com, or https://HOST/api/v3
+#   project: cloud/images             # GitHub: owner/name
+#   token_env: GITLAB_TOKEN           # [GITLAB_TOKEN for gitlab, GITHUB_TOKEN for github]
+#   labels: [packuilon]
+#   assignees: []
+#   reviewers: []
+#   auto_merge: false
+`;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { FORGE_KEYS_COMMENT } from '../config/index.js';
 import { ConfigError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/fs.js';
 import { VERSION } from '../version.js';
@@ -55,7 +56,7 @@ export async function scaffoldImageRepo(options: InitOptions): Promise<string[]>
     templates: { map: 'templates/template-map.json', sources: 'images/source-images.json' },
     image_name: '{personality}-{os}{os_version}-{arch}',
   };
-  files.set('packuilon.yaml', `# Packuilon configuration: see the README's Configuration section.\n${stringify(config)}`);
+  files.set('packuilon.yaml', `# Packuilon configuration: see the README's Configuration section.\n${stringify(config)}${FORGE_KEYS_COMMENT}`);
   files.set('.gitignore', '.packuilon/\nout/\nnode_modules/\n.gitlab-ci-local/\n');
   // The image pipeline, and the tool version its jobs run: upgrading is a reviewed commit.
   files.set('.gitlab-ci.yml', readFileSync(join(root, 'templates/ci/gitlab-ci.yml'), 'utf8'));

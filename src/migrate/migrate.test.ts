@@ -69,7 +69,11 @@ test('migrates a seed directory: config, templates, map, source images, scripts'
 
   const yaml = read(join(w.into, 'packuilon.yaml'));
   assert.match(yaml, /^# Packuilon configuration, migrated by `packuilon migrate`/);
+  // Merge-request mode offered commented out, the token named by its variable only.
+  assert.match(yaml, /^# forge:\n#   type: gitlab .*\n(#.*\n)*#   token_env: GITLAB_TOKEN /m);
   const config = configOf(w.into);
+  assert.equal(config.forge, undefined);
+  assert.equal(config.repo.mode, 'direct');
   assert.equal(config.aquilon.index_url, 'http://server/profiles/profiles-info.xml');
   assert.equal(config.aquilon.profile_url, 'http://server/profiles/');
   assert.equal(config.aquilon.match, '.cloud.template.json');

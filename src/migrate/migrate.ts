@@ -1,6 +1,6 @@
 import { posix, resolve } from 'node:path';
 import { Document } from 'yaml';
-import { Config } from '../config/schema.js';
+import { Config, FORGE_KEYS_COMMENT } from '../config/schema.js';
 import { ConfigError, InternalError } from '../shared/errors.js';
 import { formatIssues } from '../shared/zod.js';
 import { parseIni } from './ini.js';
@@ -67,7 +67,7 @@ function configYaml(config: object, origin: string): string {
     ' No secret belongs here: the broker password comes from the environment',
     ' (PACKUILON_QUEUE_URL=amqp://user:password@host:port/, or queue.password_env).',
   ].join('\n');
-  return document.toString();
+  return `${document.toString()}${FORGE_KEYS_COMMENT}`;
 }
 
 function nextSteps(report: MigrateReport, hadPassword: boolean): string[] {

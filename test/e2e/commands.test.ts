@@ -121,6 +121,13 @@ describe('commands on a scaffolded image repo', () => {
     assert.equal(code, 0);
   });
 
+  it('init writes the merge-request keys commented out, the token by its variable name', () => {
+    const yaml = readFileSync(join(repo, 'packuilon.yaml'), 'utf8');
+    assert.match(yaml, /^# forge:$/m);
+    assert.match(yaml, /^#   token_env: GITLAB_TOKEN /m);
+    assert.doesNotMatch(yaml, /^forge:/m);
+  });
+
   it('init refuses to overwrite a different file', async () => {
     writeFileSync(join(repo, 'templates', 'managed.json'), '{}');
     const result = await runCli(['init', repo], { cwd: root.path, env });
