@@ -2,10 +2,10 @@ import { dirname, isAbsolute, relative } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { ImageChange, ImageSpec, RenderedFile } from '../model.js';
 import { factsOfManifest, MANIFEST_FILE, parseManifest, renderImage, type Manifest } from '../render/index.js';
-import { ensureCommits, fetchBranch, findBase, listImageFiles, readInputIds, viewOf, type BaseView, type Git } from '../repo/index.js';
+import { ensureCommits, ensureRequestBranches, fetchBranch, findBase, listImageFiles, readInputIds, viewOf, type BaseView, type Git, type RequestBranchesView } from '../repo/index.js';
 import { resolveImage, type TemplateMap } from '../resolve/index.js';
 import { gitBlobId, sha256 } from '../shared/digest.js';
-import { ConfigError, InputError, UsageError } from '../shared/errors.js';
+import { InputError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { RepoTarget } from './process-profiles.js';
 import { loadSite } from './site.js';
@@ -65,11 +65,9 @@ export async function rerenderImages(options: {
   dryRun?: boolean;
   /** The caller fetched already (the auto re-render of a pass). */
   fetched?: boolean;
-}): Promise<RerenderReport & { inputPaths: string[]; inputIds: Map<string, string> }> {
+}): Promise<RerenderReport & { inputPaths: string[]; inputIds: Map<string, string>; requestBranches?: RequestBranchesView }> {
   const { loaded, repo, log } = options;
   const { git, branch, remote } = repo;
-  // Committing re-renders straight to the branch would skip the review merge-request mode asks for.
-  if (repo.mode === 'merge-request' && !options.dryRun) throw new ConfigError(`${loaded.source}: repo.mode: merge-request: rerender commits only in direct mode in this release; use --dry-run to see what would change`);
   if (remote && !options.fetched) await fetchBranch(git, remote, branch);
   let planned: Plan | undefined;
   const prepare = async (view: BaseView) => (planned = await planRerender({ loaded, git, view, log, ...(options.keys ? { keys: options.keys } : {}) })).changes;
@@ -78,14 +76,17 @@ export async function rerenderImages(options: {
     await prepare(viewOf(git, base));
     return { base, dryRun: true, images: planned!.images, commits: 0, head: base, pushed: false, inputPaths: planned!.inputPaths, inputIds: planned!.inputIds };
   }
-  const result = await ensureCommits({ ...repo, log, prepare });
+  // Merge-request mode: each re-rendered image goes to its request branch, reviewed like a profile change.
+  const { mode: _mode, ...target } = repo;
+  const result = repo.mode === 'merge-request' && remote ? await ensureRequestBranches({ ...target, remote, log, prepare }) : await ensureCommits({ ...target, log, prepare });
   const committed = new Set(result.commits.map((commit) => commit.key));
   const images = planned!.images.map((image) => (image.outcome === 'rerendered' && !committed.has(image.key) ? { key: image.key, outcome: 'unchanged' as const } : image));
   for (const image of images) {
     if (image.outcome === 'skipped') log.warn({ imageKey: image.key, reason: image.reason }, 'image not re-rendered');
     else if (image.outcome === 'rerendered') log.info({ imageKey: image.key, changed: image.changed, trigger: 'rerender' }, 'image re-rendered and committed');
   }
-  return { base: planned!.base, dryRun: false, images, commits: result.commits.length, head: result.head, pushed: result.pushed, inputPaths: planned!.inputPaths, inputIds: planned!.inputIds };
+  const requestBranches = 'view' in result ? (result.view as RequestBranchesView) : undefined;
+  return { base: planned!.base, dryRun: false, images, commits: result.commits.length, head: result.head, pushed: result.pushed, inputPaths: planned!.inputPaths, inputIds: planned!.inputIds, ...(requestBranches ? { requestBranches } : {}) };
 }
 
 interface Plan {

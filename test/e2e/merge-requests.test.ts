@@ -178,6 +178,22 @@ describe('merge-request mode on GitLab (fake GitLab API under a path prefix, rea
     assert.deepEqual(rows.map((row) => row.key), [KEY]);
   });
 
+  it('rerender after a template change: a request for each image it changes, titled with the changed file', async () => {
+    const template = join(site.work, 'templates', 'managed.json');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('echo building', 'echo now building'));
+    git(site.work, 'commit', '--quiet', '-am', 'template: louder build');
+    git(site.work, 'push', '--quiet', 'origin', 'main');
+    const humanTip = git(site.remote, 'rev-parse', BRANCH);
+    const result = await runCli(['rerender'], { cwd: site.work, env: site.env });
+    assert.equal(result.code, 0, result.stderr);
+    const mr = openOf().find((candidate) => candidate.source_branch === 'packuilon/web-sl7x-x86_64');
+    assert.ok(mr, 'the web image, merged before, gets a request for its re-render');
+    assert.equal(mr.title, 'images(web-sl7x-x86_64): re-rendered: templates/managed.json changed');
+    assert.match(mr.description, /Trigger: `rerender`/);
+    assert.equal(git(site.remote, 'rev-parse', BRANCH), humanTip, 'the branch a person committed on is still left alone');
+    assert.equal(git(site.remote, 'log', '-1', '--format=%s', 'main'), 'template: louder build', 'main itself does not move');
+  });
+
   it('without the token the run is a config error before any download (exit 2)', async () => {
     const result = await runCli(['detect'], { cwd: site.work, env: { ...gitEnv } });
     assert.equal(result.code, 2);

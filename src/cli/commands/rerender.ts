@@ -12,9 +12,15 @@ export async function run(context: CommandContext, options: Record<string, unkno
   const loaded = context.config();
   const repo = repoTarget(loaded, createGit(loaded.paths.repo, context.io.env));
   const dryRun = options.dryRun === true;
-  const { inputIds: _ids, inputPaths: _paths, ...report } = await rerenderImages({ loaded, repo, log: context.log, dryRun, ...(args.length ? { keys: args } : {}) });
+  const requests = repo.mode === 'merge-request' && !dryRun ? await import('../../flows/merge-requests.js') : undefined;
+  const forge = requests?.forgeOf(loaded, context.io.env, context.log);
+  const { inputIds: _ids, inputPaths: _paths, requestBranches, ...report } = await rerenderImages({ loaded, repo, log: context.log, dryRun, ...(args.length ? { keys: args } : {}) });
   void _ids;
   void _paths;
+  // Merge-request mode: the re-rendered images' branches are pushed; their requests are opened or updated now.
+  if (requests && forge) {
+    await requests.reconcileRequests({ loaded, git: repo.git, forge, log: context.log, ...(requestBranches ? { view: requestBranches } : {}) });
+  }
   if (options.json) {
     context.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
