@@ -71,6 +71,9 @@ test('first image ever: the Next- candidate takes its name and the provenance; a
 test('a shared image with members on two older images: both warehoused and deactivated, members merged and accepted, properties moved', { timeout: 900_000 }, async () => {
   const name = uniqueName('shared');
   const older1 = await image(name, { AQ_OS: 'sl', os_distro: 'scientific', site_extra: 'x' }, [B]);
+  // Glance's created_at has whole seconds: two images of one second have no order, and rollback below
+  // must know which of the two, warehoused in one run, is the newest.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   const older2 = await image(name, { AQ_OS: 'sl', AQ_OSVERSION: '7x' }, [ADMIN_PROJECT]);
   const candidate = await image(`Next-${name}`, { AQ_OS: 'sl-new' });
   const report = await promote(await flow('shared-sl7x-x86_64', [candidate.id], { promote: { copy_properties: ['site_extra'] } }));
