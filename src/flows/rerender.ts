@@ -2,7 +2,7 @@ import { dirname, isAbsolute, relative } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { ImageChange, ImageSpec, RenderedFile } from '../model.js';
 import { factsOfManifest, MANIFEST_FILE, parseManifest, renderImage, type Manifest } from '../render/index.js';
-import { ensureCommits, ensureRequestBranches, fetchBranch, findBase, listImageFiles, readInputIds, viewOf, type BaseView, type Git, type RequestBranchesView } from '../repo/index.js';
+import { ensureCommits, ensureRequestBranches, fetchBranch, filesByKey, findBase, listImageFiles, readInputIds, viewOf, type BaseView, type Git, type RequestBranchesView } from '../repo/index.js';
 import { resolveImage, type TemplateMap } from '../resolve/index.js';
 import { gitBlobId, sha256 } from '../shared/digest.js';
 import { InputError, UsageError } from '../shared/errors.js';
@@ -158,15 +158,6 @@ async function planRerender(options: { loaded: LoadedConfig; git: Git; view: Bas
   return { base: view.commit, changes, images, inputPaths, inputIds };
 }
 
-/** Files under images/<key>/ at the base, by key: counted once, not per image. */
-function filesByKey(tree: Map<string, string>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const path of tree.keys()) {
-    const key = path.split('/', 3)[1];
-    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
 
 function differs(key: string, files: RenderedFile[], tree: Map<string, string>, counts: Map<string, number>): boolean {
   return (counts.get(key) ?? 0) !== files.length || files.some((file) => tree.get(`images/${file.path}`) !== gitBlobId(file.content));

@@ -6,7 +6,7 @@ import { ConfigError, ToolError, TransientError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { committerIdentity, openCommitStream, type CommitStream } from './commit-writer.js';
 import type { Git } from './git.js';
-import { isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
+import { filesByKey, isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
 
 /** What the repo holds at the base the changes are computed on. */
 export interface BaseView {
@@ -171,15 +171,6 @@ async function chooseBase(git: Git, local: string | null, remoteTip: string | nu
   return resolveRef(git, 'HEAD');
 }
 
-/** Files under images/<key>/ at the base, by key: compared once per change instead of scanning the tree. */
-function filesByKey(tree: Map<string, string>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const path of tree.keys()) {
-    const key = path.split('/', 3)[1];
-    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
 
 function differs(change: ImageChange, tree: Map<string, string>, counts: Map<string, number>): boolean {
   if ((counts.get(change.key) ?? 0) !== change.files.length) return true;

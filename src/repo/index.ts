@@ -15,6 +15,6 @@ export {
 } from './request-branches.js';
 export { parseTrailerLines } from './trailers.js';
 export { readRangeCommits, readPathChanges, type RangeCommit, type PathChange } from './range.js';
-export { readBlobs, readTexts, resolveRef } from './tree.js';
+export { filesByKey, readBlobs, readTexts, resolveRef } from './tree.js';
 export { recordEvents, readEvents, eventCommit, NOTES_REF, type ImageEvent } from './notes.js';
 export { commitFile, type FileCommitOptions } from './file-commit.js';

@@ -60,3 +60,13 @@ export async function readTexts(git: Git, ids: string[]): Promise<Map<string, st
   const blobs = await readBlobs(git, ids);
   return new Map([...blobs].map(([id, bytes]) => [id, fileText(id, bytes)] as const));
 }
+
+/** Files under images/<key>/ of a tree listing, by key: counted once, not per image. */
+export function filesByKey(tree: Map<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const path of tree.keys()) {
+    const key = path.split('/', 3)[1];
+    if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
