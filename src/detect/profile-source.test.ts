@@ -1,27 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { createDirectoryProfileSource, createHttpProfileSource, type ProfileSource } from './profile-source.js';
 import { InputError, TransientError } from '../shared/errors.js';
 import { tempDir } from '../../test/support/git-repos.js';
 import { startAquilonServer, type AquilonServer } from '../../test/support/aquilon-server.js';
+import { gzipBomb } from '../../test/support/gzip-bomb.js';
 
 const CAP = 8 * 1024 * 1024;
 
-/** ~4.7 MB of gzip that expand to 1 GiB of zeros, streamed through zlib (never committed). */
-async function gzipBomb(): Promise<Buffer> {
-  const gzip = createGzip({ level: 1, chunkSize: 1 << 20 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const zeros = Buffer.alloc(1 << 24);
-  for (let i = 0; i < 64; i++) if (!gzip.write(zeros)) await once(gzip, 'drain');
-  gzip.end();
-  await once(gzip, 'end');
-  return Buffer.concat(chunks);
-}
 
 describe('profile sources: bad bytes are the profile\'s error, memory is bounded', () => {
   const root = tempDir();

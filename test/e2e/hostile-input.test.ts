@@ -4,28 +4,18 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { parse, stringify } from 'yaml';
 import { git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
 import { profileText, writeSite } from '../support/site.js';
 import { runCli } from '../support/cli.js';
 import { startAquilonServer, type AquilonServer } from '../support/aquilon-server.js';
+import { gzipBomb } from '../support/gzip-bomb.js';
 
 const CLI = new URL('../../src/cli/run.ts', import.meta.url).pathname;
 const RSS_PRELOAD = new URL('../bench/rss-preload.mjs', import.meta.url).pathname;
 const MAX_BYTES = 4 * 1024 * 1024;
 
-/** A few MB of gzip that expand to 1 GiB of zeros, made here by streaming (never committed). */
-async function gzipBomb(): Promise<Buffer> {
-  const gzip = createGzip({ level: 1, chunkSize: 1 << 20 });
-  const chunks: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const zeros = Buffer.alloc(1 << 24);
-  for (let i = 0; i < 64; i++) if (!gzip.write(zeros)) await once(gzip, 'drain');
-  gzip.end();
-  await once(gzip, 'end');
-  return Buffer.concat(chunks);
-}
 
 /** The last record of each profile in the detector state (snapshot, then journal). */
 function stateOf(stateDir: string): Map<string, { digest: string; outcome: string }> {

@@ -18,6 +18,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { addExitCleanup, removeExitCleanup } from './exit-cleanup.js';
 
 const run = promisify(execFile);
 const HERE = join(dirname(fileURLToPath(import.meta.url)), 'openstack');
@@ -71,7 +72,6 @@ export function openrc(info: OpenstackInfo, user: keyof OpenstackInfo['users']):
   };
 }
 
-const live = new Set<() => void>();
 
 /** Start Keystone + Glance and seed them; ~15 s. Installs the Debian packages with apt-get if missing. */
 export async function startOpenstack(): Promise<Openstack> {
@@ -87,8 +87,7 @@ export async function startOpenstack(): Promise<Openstack> {
     for (const child of children) if (child.pid && child.exitCode === null) tryKill(child.pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  live.add(killAllSync);
-  installExitHook();
+  addExitCleanup(killAllSync);
   try {
     // Glance's db_sync runs while Keystone is set up, started and seeded (python start-ups dominate).
     const glanceReady = setUpGlance(dir, glancePort, authUrl);
@@ -111,12 +110,12 @@ export async function startOpenstack(): Promise<Openstack> {
       stop: async () => {
         for (const child of [...children].reverse()) await stopChild(child);
         await rm(dir, { recursive: true, force: true });
-        live.delete(killAllSync);
+        removeExitCleanup(killAllSync);
       },
     };
   } catch (error) {
     killAllSync();
-    live.delete(killAllSync);
+    removeExitCleanup(killAllSync);
     throw error;
   }
 }
@@ -296,22 +295,6 @@ async function freePorts(count: number): Promise<number[]> {
   }
 }
 
-let hooked = false;
-function installExitHook(): void {
-  if (hooked) return;
-  hooked = true;
-  const cleanAll = (): void => {
-    for (const clean of live) clean();
-    live.clear();
-  };
-  process.once('exit', cleanAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanAll();
-      process.exit(130);
-    });
-  }
-}
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
   try {

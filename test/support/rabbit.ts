@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { addExitCleanup, removeExitCleanup } from './exit-cleanup.js';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/rabbitmq/bin';
@@ -37,7 +38,6 @@ export interface Rabbit {
   ctl(args: string[]): Promise<string>;
 }
 
-const live = new Set<() => void>();
 
 /** Start a private broker; about 5 s. Installs rabbitmq-server with apt-get if missing. */
 export async function startRabbit(): Promise<Rabbit> {
@@ -105,13 +105,12 @@ export async function startRabbit(): Promise<Rabbit> {
     await untilExit(child, async () => (pid ? tryKill(pid, 'SIGTERM') : child.kill('SIGTERM')));
   };
 
-  live.add(killAllSync);
-  installExitHook();
+  addExitCleanup(killAllSync);
   try {
     await launch();
   } catch (error) {
     killAllSync();
-    live.delete(killAllSync);
+    removeExitCleanup(killAllSync);
     throw error;
   }
   return {
@@ -138,7 +137,7 @@ export async function startRabbit(): Promise<Rabbit> {
       killEpmd(epmdPort);
       keepLogs(dir, port);
       await rm(dir, { recursive: true, force: true });
-      live.delete(killAllSync);
+      removeExitCleanup(killAllSync);
     },
   };
 }
@@ -196,22 +195,6 @@ async function threeFreePorts(): Promise<[number, number, number]> {
   }
 }
 
-let hooked = false;
-function installExitHook(): void {
-  if (hooked) return;
-  hooked = true;
-  const cleanAll = (): void => {
-    for (const clean of live) clean();
-    live.clear();
-  };
-  process.once('exit', cleanAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanAll();
-      process.exit(130);
-    });
-  }
-}
 
 /** Do `action` and wait for `child` to exit; ref'd meanwhile, or an idle test process would just end. */
 async function untilExit(child: ChildProcess, action: () => Promise<unknown>): Promise<void> {
