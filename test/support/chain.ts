@@ -1,0 +1,218 @@
+// The whole chain on real components, shared by test/e2e/chain.cloud.test.ts, the local
+// stack's demo (scripts/stack.sh) and its benchmark: a profile changes on the example
+// Aquilon site (served over HTTP) → `packuilon detect` publishes to RabbitMQ →
+// `packuilon consume` commits and pushes to a bare remote → the repo's real
+// .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline → build:<key>
+// (local Packer template) [→ test:<key> → promote:<key> when the tool has them].
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse, stringify } from 'yaml';
+import { runCli } from './cli.js';
+import { git, gitEnv } from './git-repos.js';
+import { startAquilonServer, type AquilonServer } from './aquilon-server.js';
+import { openrc, type OpenstackInfo } from './openstack.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const EXAMPLE = join(ROOT, 'examples', 'site', 'profiles');
+export const CHAIN_PROFILE = 'nubesvms-sl7x-x86-64.cloud.template.json';
+export const CHAIN_KEY = 'nubesvms-sl7x-x86_64';
+
+export interface ChainServices {
+  amqpUrl: string;
+  openstack: OpenstackInfo;
+}
+
+export interface Chain {
+  root: string;
+  repo: string;
+  remote: string;
+  profiles: string;
+  aquilon: AquilonServer;
+  queue: string;
+  /** The Glance name of the chain's image once promoted. */
+  imageName: string;
+  /** The environment every packuilon command of the chain runs with (git identity, broker URL). */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/** A Rally task that reads the new image back from Glance by its ID (task arg image_id, from `ci test`). */
+export const GLANCE_TASK = `---
+version: 2
+title: packuilon chain image check
+subtasks:
+  - title: list-images
+    workloads:
+      - scenario:
+          GlanceImages.list_images: {}
+        runner:
+          serial:
+            times: 1
+        sla:
+          failure_rate:
+            max: 0
+`;
+
+/**
+ * An image repo as `packuilon init` scaffolds it, in `root`: index over HTTP from a copy of the
+ * example site, the local Packer template for every image, queue mode, a bare `origin`,
+ * the current profiles recorded as seen (`detect --baseline`), so the first change builds one image.
+ */
+export async function setUpChain(root: string, services: ChainServices, options: { queue?: string; imagePrefix?: string } = {}): Promise<Chain> {
+  const profiles = join(root, 'profiles');
+  cpSync(EXAMPLE, profiles, { recursive: true });
+  const aquilon = await startAquilonServer({ dir: profiles });
+  const repo = join(root, 'repo');
+  const remote = join(root, 'remote.git');
+  const queue = options.queue ?? `chain-${process.pid}-${Date.now()}`;
+  const env: NodeJS.ProcessEnv = { ...gitEnv, PACKUILON_QUEUE_URL: services.amqpUrl, GITLAB_TOKEN: '' };
+  try {
+    const init = await runCli(['init', repo, '--index-url', aquilon.indexUrl, '--remote', 'origin'], { cwd: root, env });
+    if (init.code !== 0) throw new Error(`chain: packuilon init: ${init.stderr.trim()}`);
+    writeFileSync(join(repo, 'templates', 'template-map.json'), `${JSON.stringify({ DEFAULT: ['templates/local.json'] }, null, 2)}\n`);
+    mkdirSync(join(repo, 'templates', 'rally'), { recursive: true });
+    writeFileSync(join(repo, 'templates', 'rally', 'glance-check.yaml'), GLANCE_TASK);
+    const config = parse(readFileSync(join(repo, 'packuilon.yaml'), 'utf8')) as Record<string, unknown>;
+    const extra = { image_name: `${options.imagePrefix ?? ''}{personality}-{os}{os_version}-{arch}`, trigger: 'queue', queue: { name: queue }, state_dir: join(root, 'state'), rally: { task: 'templates/rally/glance-check.yaml', timeout: 600 } };
+    writeFileSync(join(repo, 'packuilon.yaml'), stringify({ ...config, ...extra }));
+    git(root, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+    git(repo, 'remote', 'add', 'origin', remote);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'image repo scaffolded by packuilon init');
+    git(repo, 'push', '--quiet', '-u', 'origin', 'main');
+    const baseline = await runCli(['detect', '--baseline'], { cwd: repo, env });
+    if (baseline.code !== 0) throw new Error(`chain: packuilon detect --baseline: ${baseline.stderr.trim()}`);
+  } catch (error) {
+    await aquilon.close();
+    throw error;
+  }
+  return { root, repo, remote, profiles, aquilon, queue, imageName: `${options.imagePrefix ?? ''}nubesvms-sl7x-x86_64`, env, close: () => aquilon.close() };
+}
+
+/** The profile changes on the Aquilon side: new content, a later mtime in the index. */
+export function changeProfile(chain: Chain, name: string, label: string): void {
+  const file = join(chain.profiles, name);
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...doc, packuilon_chain_change: label }, null, 2));
+  const index = join(chain.profiles, 'profiles-info.xml');
+  const text = readFileSync(index, 'utf8');
+  const pattern = new RegExp(`mtime='(\\d+)'>${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}<`);
+  const mtime = Number(pattern.exec(text)?.[1] ?? '0');
+  writeFileSync(index, text.replace(pattern, `mtime='${Math.max(mtime + 1, Math.floor(Date.now() / 1000))}'>${name}<`));
+}
+
+export interface StageTiming {
+  stage: string;
+  ms: number;
+}
+
+export interface ChainRun {
+  before: string;
+  commit: string;
+  timings: StageTiming[];
+  /** gitlab-ci-local's whole output. */
+  pipelineLog: string;
+  pipelineCode: number;
+  /** Job name → PASS / FAIL as gitlab-ci-local printed it (child jobs as `[images] -> build:<key>`). */
+  jobs: Record<string, 'PASS' | 'FAIL'>;
+}
+
+export interface RunChainOptions {
+  profile?: string;
+  label?: string;
+  /** Who the CI jobs are: the OS_* variables of this seeded user [image-admin]. */
+  user?: keyof OpenstackInfo['users'];
+  /** Called when each stage ends (the stack's demo prints them as they come). */
+  onStage?: (timing: StageTiming, detail: string) => void;
+  /** Every line of the pipeline as it comes. */
+  onLine?: (line: string) => void;
+  /** Extra --variable NAME=VALUE for gitlab-ci-local. */
+  variables?: Record<string, string>;
+}
+
+/** One profile change through the whole chain; throws (one line) when a stage before the pipeline fails. */
+export async function runChain(chain: Chain, services: ChainServices, options: RunChainOptions = {}): Promise<ChainRun> {
+  const timings: StageTiming[] = [];
+  const stage = (name: string, started: number, detail: string): void => {
+    const timing = { stage: name, ms: Date.now() - started };
+    timings.push(timing);
+    options.onStage?.(timing, detail);
+  };
+  const before = git(chain.repo, 'rev-parse', 'HEAD');
+  changeProfile(chain, options.profile ?? CHAIN_PROFILE, options.label ?? `change ${Date.now()}`);
+
+  let started = Date.now();
+  const detect = await runCli(['detect', '--json'], { cwd: chain.repo, env: chain.env });
+  if (detect.code !== 0) throw new Error(`chain: detect exit ${detect.code}: ${detect.stderr.trim()}`);
+  const published = (JSON.parse(detect.stdout) as { published?: number }).published ?? 0;
+  if (published < 1) throw new Error(`chain: detect published nothing: ${detect.stdout.trim()}`);
+  stage('detect', started, `${published} profile(s) published to ${chain.queue}`);
+
+  started = Date.now();
+  const consume = await runCli(['consume', '--max-messages', String(published)], { cwd: chain.repo, env: chain.env, stopAfterMs: 120_000 });
+  if (consume.code !== 0) throw new Error(`chain: consume exit ${consume.code}: ${consume.stderr.trim()}`);
+  const commit = git(chain.remote, 'rev-parse', 'main');
+  if (commit === before) throw new Error(`chain: consume pushed no commit: ${consume.stdout.trim()}`);
+  stage('queue + commit + push', started, `${git(chain.remote, 'log', '-1', '--format=%h %s', 'main')}`);
+  git(chain.repo, 'fetch', '--quiet', 'origin');
+  git(chain.repo, 'reset', '--quiet', '--hard', 'origin/main');
+
+  const pipeline = await runPipeline(chain, services, before, options, stage);
+  return { before, commit, timings, ...pipeline };
+}
+
+/** The repo's .gitlab-ci.yml under gitlab-ci-local on the pushed commit; per-job timings from its output. */
+async function runPipeline(chain: Chain, services: ChainServices, before: string, options: RunChainOptions, stage: (name: string, started: number, detail: string) => void): Promise<Pick<ChainRun, 'pipelineLog' | 'pipelineCode' | 'jobs'>> {
+  const bin = join(ROOT, 'node_modules', '.bin', 'gitlab-ci-local');
+  if (!existsSync(bin)) throw new Error(`chain: ${bin} is missing (scripts/setup.sh --test installs it)`);
+  const vars: Record<string, string> = {
+    PACKUILON: `${process.execPath} ${join(ROOT, 'bin', 'packuilon.mjs')}`,
+    CI_COMMIT_BEFORE_SHA: before,
+    CI_PIPELINE_URL: `file://${chain.root}/pipeline`,
+    ...openrc(services.openstack, options.user ?? 'image-admin'),
+    ...options.variables,
+  };
+  const args = ['--shell-executor-no-image', '--no-color', ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`])];
+  const started = Date.now();
+  const child = spawn(bin, args, { cwd: chain.repo, env: { ...chain.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const jobs: Record<string, 'PASS' | 'FAIL'> = {};
+  const jobStart = new Map<string, number>();
+  let first = true;
+  const onLine = (raw: string): void => {
+    const line = raw.replace(/\u001b\[[0-9;]*m/g, '');
+    lines.push(line);
+    options.onLine?.(line);
+    const starting = /^\s*(?:\[[^\]]+\] -> )?(\S+)\s+starting shell/.exec(line);
+    if (starting) {
+      if (first) stage('pipeline start', started, 'gitlab-ci-local parsed .gitlab-ci.yml, first job starting');
+      first = false;
+      jobStart.set(starting[1]!, Date.now());
+    }
+    const finished = /^\s*(?:\[[^\]]+\] -> )?(\S+)\s+finished in/.exec(line);
+    if (finished) {
+      const name = finished[1]!;
+      stage(name.replace(/:.*/, ''), jobStart.get(name) ?? started, name);
+    }
+    const verdict = /^\s*(PASS|FAIL)\s+(\S.*?)\s*$/.exec(line);
+    if (verdict) jobs[verdict[2]!] = verdict[1] as 'PASS' | 'FAIL';
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  return { pipelineLog: lines.join('\n'), pipelineCode: code, jobs };
+}
+
+/** `packuilon history KEY --json` of the repo, after fetching the notes the jobs pushed. */
+export async function chainHistory(chain: Chain, key = CHAIN_KEY): Promise<unknown> {
+  try {
+    git(chain.repo, 'fetch', '--quiet', 'origin', '+refs/notes/packuilon:refs/notes/packuilon');
+  } catch {
+    // no job has recorded anything yet
+  }
+  const history = await runCli(['history', key, '--json'], { cwd: chain.repo, env: chain.env });
+  if (history.code !== 0) throw new Error(`chain: history exit ${history.code}: ${history.stderr.trim()}`);
+  return JSON.parse(history.stdout) as unknown;
+}
