@@ -11,7 +11,9 @@ import { createInterface } from 'node:readline';
 import { parse, stringify } from 'yaml';
 import { runCli } from './cli.js';
 import { git, gitEnv } from './git-repos.js';
-import { startAquilonServer, type AquilonServer } from './aquilon-server.js';
+import { startAquilonServer } from './aquilon-server.js';
+import { createGlance, createSession, resolveCredentials, type ImageStore } from '../../src/openstack/index.js';
+import { silentLogger } from '../../src/shared/log.js';
 import { openrc, type OpenstackInfo } from './openstack.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -24,18 +26,28 @@ export interface ChainServices {
   openstack: OpenstackInfo;
 }
 
-export interface Chain {
+/** What names a chain: plain data (the local stack keeps it in its state dir as chain.json). */
+export interface ChainData {
   root: string;
   repo: string;
   remote: string;
+  /** The copy of the example site the Aquilon server serves. */
   profiles: string;
-  aquilon: AquilonServer;
+  indexUrl: string;
   queue: string;
   /** The Glance name of the chain's image once promoted. */
   imageName: string;
+}
+
+export interface Chain extends ChainData {
   /** The environment every packuilon command of the chain runs with (git identity, broker URL). */
   env: NodeJS.ProcessEnv;
+  /** Stops the Aquilon server when setUpChain started it. */
   close(): Promise<void>;
+}
+
+export function openChain(data: ChainData, services: ChainServices, close: () => Promise<void> = async () => undefined): Chain {
+  return { ...data, env: { ...gitEnv, PACKUILON_QUEUE_URL: services.amqpUrl, GITLAB_TOKEN: '' }, close };
 }
 
 /** A Rally task that reads the new image back from Glance by its ID (task arg image_id, from `ci test`). */
@@ -60,22 +72,35 @@ subtasks:
  * example site, the local Packer template for every image, queue mode, a bare `origin`,
  * the current profiles recorded as seen (`detect --baseline`), so the first change builds one image.
  */
-export async function setUpChain(root: string, services: ChainServices, options: { queue?: string; imagePrefix?: string } = {}): Promise<Chain> {
+export async function setUpChain(root: string, services: ChainServices, options: { queue?: string; imagePrefix?: string; indexUrl?: string } = {}): Promise<Chain> {
   const profiles = join(root, 'profiles');
-  cpSync(EXAMPLE, profiles, { recursive: true });
-  const aquilon = await startAquilonServer({ dir: profiles });
-  const repo = join(root, 'repo');
-  const remote = join(root, 'remote.git');
-  const queue = options.queue ?? `chain-${process.pid}-${Date.now()}`;
-  const env: NodeJS.ProcessEnv = { ...gitEnv, PACKUILON_QUEUE_URL: services.amqpUrl, GITLAB_TOKEN: '' };
+  if (!existsSync(profiles)) cpSync(EXAMPLE, profiles, { recursive: true });
+  const aquilon = options.indexUrl ? undefined : await startAquilonServer({ dir: profiles });
+  const data: ChainData = {
+    root,
+    repo: join(root, 'repo'),
+    remote: join(root, 'remote.git'),
+    profiles,
+    indexUrl: options.indexUrl ?? aquilon!.indexUrl,
+    queue: options.queue ?? `chain-${process.pid}-${Date.now()}`,
+    imageName: `${options.imagePrefix ?? ''}nubesvms-sl7x-x86_64`,
+  };
+  const chain = openChain(data, services, async () => aquilon?.close());
+  const { repo, remote, env } = chain;
   try {
-    const init = await runCli(['init', repo, '--index-url', aquilon.indexUrl, '--remote', 'origin'], { cwd: root, env });
+    const init = await runCli(['init', repo, '--index-url', data.indexUrl, '--remote', 'origin'], { cwd: root, env });
     if (init.code !== 0) throw new Error(`chain: packuilon init: ${init.stderr.trim()}`);
     writeFileSync(join(repo, 'templates', 'template-map.json'), `${JSON.stringify({ DEFAULT: ['templates/local.json'] }, null, 2)}\n`);
     mkdirSync(join(repo, 'templates', 'rally'), { recursive: true });
     writeFileSync(join(repo, 'templates', 'rally', 'glance-check.yaml'), GLANCE_TASK);
     const config = parse(readFileSync(join(repo, 'packuilon.yaml'), 'utf8')) as Record<string, unknown>;
-    const extra = { image_name: `${options.imagePrefix ?? ''}{personality}-{os}{os_version}-{arch}`, trigger: 'queue', queue: { name: queue }, state_dir: join(root, 'state'), rally: { task: 'templates/rally/glance-check.yaml', timeout: 600 } };
+    const extra = {
+      image_name: `${options.imagePrefix ?? ''}{personality}-{os}{os_version}-{arch}`,
+      trigger: 'queue',
+      queue: { name: data.queue },
+      state_dir: join(root, 'state'),
+      rally: { task: 'templates/rally/glance-check.yaml', timeout: 600 },
+    };
     writeFileSync(join(repo, 'packuilon.yaml'), stringify({ ...config, ...extra }));
     git(root, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
     git(repo, 'remote', 'add', 'origin', remote);
@@ -85,10 +110,27 @@ export async function setUpChain(root: string, services: ChainServices, options:
     const baseline = await runCli(['detect', '--baseline'], { cwd: repo, env });
     if (baseline.code !== 0) throw new Error(`chain: packuilon detect --baseline: ${baseline.stderr.trim()}`);
   } catch (error) {
-    await aquilon.close();
+    await chain.close();
     throw error;
   }
-  return { root, repo, remote, profiles, aquilon, queue, imageName: `${options.imagePrefix ?? ''}nubesvms-sl7x-x86_64`, env, close: () => aquilon.close() };
+  return chain;
+}
+
+/**
+ * The image of the chain's name in service before the change, as a site has it: active,
+ * shared with tenant-b, which has accepted it. Returns its ID.
+ */
+export async function seedPreviousImage(chain: Chain, info: OpenstackInfo): Promise<string> {
+  const admin = glanceAs(info, 'image-admin');
+  const old = await admin.create({ name: chain.imageName, disk_format: 'raw', container_format: 'bare', visibility: 'shared' });
+  await admin.upload(old.id, Buffer.from('the previous image'));
+  await admin.addMember(old.id, info.projects['tenant-b']!);
+  await glanceAs(info, 'userb').setMemberStatus(old.id, info.projects['tenant-b']!, 'accepted');
+  return old.id;
+}
+
+export function glanceAs(info: OpenstackInfo, user: keyof OpenstackInfo['users']): ImageStore {
+  return createGlance(createSession({ credentials: resolveCredentials({ env: openrc(info, user), cwd: '/nonexistent' }), log: silentLogger() }));
 }
 
 /** The profile changes on the Aquilon side: new content, a later mtime in the index. */
@@ -194,7 +236,8 @@ async function runPipeline(chain: Chain, services: ChainServices, before: string
     const finished = /^\s*(?:\[[^\]]+\] -> )?(\S+)\s+finished in/.exec(line);
     if (finished) {
       const name = finished[1]!;
-      stage(name.replace(/:.*/, ''), jobStart.get(name) ?? started, name);
+      const kind = name.replace(/:.*/, '');
+      stage(kind === 'images' ? 'child pipeline (all)' : kind, jobStart.get(name) ?? started, name);
     }
     const verdict = /^\s*(PASS|FAIL)\s+(\S.*?)\s*$/.exec(line);
     if (verdict) jobs[verdict[2]!] = verdict[1] as 'PASS' | 'FAIL';

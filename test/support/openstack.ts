@@ -73,11 +73,22 @@ export function openrc(info: OpenstackInfo, user: keyof OpenstackInfo['users']):
 }
 
 
+export interface StartOptions {
+  /** Run in this directory (made if missing) instead of a new temp dir. */
+  dir?: string;
+  /**
+   * Outlive this process (the local stack, scripts/stack.sh): no exit hook kills the services;
+   * stop them by the PIDs in `pids` (also in keystone/uwsgi.pid and glance/glance.pid).
+   */
+  detached?: boolean;
+}
+
 /** Start Keystone + Glance and seed them; ~15 s. Installs the Debian packages with apt-get if missing. */
-export async function startOpenstack(): Promise<Openstack> {
+export async function startOpenstack(options: StartOptions = {}): Promise<Openstack & { pids: number[] }> {
   const started = Date.now();
   await ensureInstalled();
-  const dir = await mkdtemp(join(tmpdir(), 'packuilon-openstack-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'packuilon-openstack-')));
+  await mkdir(dir, { recursive: true });
   const [keystonePort = 0, glancePort = 0] = await freePorts(2);
   const authUrl = `http://127.0.0.1:${keystonePort}/v3`;
   const glanceUrl = `http://127.0.0.1:${glancePort}`;
@@ -87,7 +98,7 @@ export async function startOpenstack(): Promise<Openstack> {
     for (const child of children) if (child.pid && child.exitCode === null) tryKill(child.pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
-  addExitCleanup(killAllSync);
+  if (!options.detached) addExitCleanup(killAllSync);
   try {
     // Glance's db_sync runs while Keystone is set up, started and seeded (python start-ups dominate).
     const glanceReady = setUpGlance(dir, glancePort, authUrl);
@@ -97,16 +108,17 @@ export async function startOpenstack(): Promise<Openstack> {
       '--plugin', 'python3', '--http-socket', `127.0.0.1:${keystonePort}`, '--wsgi-file', '/usr/bin/keystone-wsgi-public',
       '--env', `OS_KEYSTONE_CONFIG_FILES=${join(dir, 'keystone', 'keystone.conf')}`,
       '--master', '--processes', '1', '--threads', '1', '--die-on-term', '--need-app', '--add-header', 'Connection: close',
-    ], pids.keystone));
+    ], pids.keystone, options.detached));
     await waitFor(`${authUrl}`, children[0]!, join(dir, 'keystone', 'uwsgi.log'));
     const seeded = await seed(authUrl, glanceUrl);
     await glanceReady;
     // glance-api makes a process group of its own; it is stopped by the PID written here, not by a group.
-    children.push(await launch('glance', dir, '/usr/bin/python3', ['/usr/bin/glance-api', '--config-file', join(dir, 'glance', 'glance-api.conf')], pids.glance));
+    children.push(await launch('glance', dir, '/usr/bin/python3', ['/usr/bin/glance-api', '--config-file', join(dir, 'glance', 'glance-api.conf')], pids.glance, options.detached));
     await waitFor(`${glanceUrl}/healthcheck`, children[1]!, join(dir, 'glance', 'glance-api.log'));
     const info: OpenstackInfo = { authUrl, glanceUrl, region: REGION, dir, ...seeded, startMs: Date.now() - started };
     return {
       ...info,
+      pids: children.map((child) => child.pid ?? 0),
       stop: async () => {
         for (const child of [...children].reverse()) await stopChild(child);
         await rm(dir, { recursive: true, force: true });
@@ -214,10 +226,10 @@ async function seed(authUrl: string, glanceUrl: string): Promise<Pick<OpenstackI
   };
 }
 
-async function launch(name: string, dir: string, command: string, args: string[], pidFile: string): Promise<ChildProcess> {
+async function launch(name: string, dir: string, command: string, args: string[], pidFile: string, detached = false): Promise<ChildProcess> {
   const log = join(dir, name, name === 'keystone' ? 'uwsgi.log' : 'stdout.log');
   const out = openSync(log, 'a');
-  const child = spawn(command, args, { cwd: join(dir, name), stdio: ['ignore', out, out] });
+  const child = spawn(command, args, { cwd: join(dir, name), stdio: ['ignore', out, out], detached });
   closeSync(out);
   child.unref();
   await writeFile(pidFile, `${child.pid}\n`);

@@ -3,7 +3,7 @@
 // rabbit-instance.sh recipe; see its notes for why each variable is set.
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile, access } from 'node:fs/promises';
 import { rmSync, openSync, closeSync, readFileSync, cpSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,10 +39,21 @@ export interface Rabbit {
 }
 
 
+export interface StartRabbitOptions {
+  /** Run in this directory (made if missing) instead of a new temp dir. */
+  dir?: string;
+  /**
+   * Outlive this process (the local stack, scripts/stack.sh): no exit hook kills the node;
+   * stop it by the PID in `pidFile` (SIGTERM), then `epmd -port <epmdPort> -kill`.
+   */
+  detached?: boolean;
+}
+
 /** Start a private broker; about 5 s. Installs rabbitmq-server with apt-get if missing. */
-export async function startRabbit(): Promise<Rabbit> {
+export async function startRabbit(options: StartRabbitOptions = {}): Promise<Rabbit & { pidFile: string; epmdPort: number; launcherPid(): number | undefined }> {
   await ensureInstalled();
-  const dir = await mkdtemp(join(tmpdir(), 'packuilon-rabbit-'));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'packuilon-rabbit-')));
+  await mkdir(dir, { recursive: true });
   const [port, distPort, epmdPort] = await threeFreePorts();
   const nodeName = `packuilon_test_${port}@localhost`;
   const pidFile = join(dir, 'rabbit.pid');
@@ -86,7 +97,7 @@ export async function startRabbit(): Promise<Rabbit> {
   const launch = async (): Promise<void> => {
     await rm(pidFile, { force: true }); // a stale pid file makes `wait` watch a dead process
     const out = openSync(join(dir, 'stdout.log'), 'a');
-    const child = spawn(`${BIN}/rabbitmq-server`, [], { env, cwd: dir, stdio: ['ignore', out, out] });
+    const child = spawn(`${BIN}/rabbitmq-server`, [], { env, cwd: dir, stdio: ['ignore', out, out], detached: options.detached ?? false });
     closeSync(out);
     child.unref();
     launcher = child;
@@ -105,7 +116,7 @@ export async function startRabbit(): Promise<Rabbit> {
     await untilExit(child, async () => (pid ? tryKill(pid, 'SIGTERM') : child.kill('SIGTERM')));
   };
 
-  addExitCleanup(killAllSync);
+  if (!options.detached) addExitCleanup(killAllSync);
   try {
     await launch();
   } catch (error) {
@@ -114,6 +125,9 @@ export async function startRabbit(): Promise<Rabbit> {
     throw error;
   }
   return {
+    pidFile,
+    epmdPort,
+    launcherPid: () => launcher?.pid,
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
     nodeName,
