@@ -4,18 +4,17 @@
 // Shared Keystone + Glance and RabbitMQ come from scripts/test.sh (test/support/*.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { runCli } from '../support/cli.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { parse } from 'yaml';
-import { sharedOpenstack, openrc } from '../support/openstack.js';
+import { sharedOpenstack } from '../support/openstack.js';
 import { sharedRabbit } from '../support/rabbit.js';
 import { tempDir, git } from '../support/git-repos.js';
-import { CHAIN_KEY, CHAIN_PROFILE, chainHistory, runChain, setUpChain, type Chain, type ChainRun, type ChainServices } from '../support/chain.js';
-import { createGlance, createSession, resolveCredentials } from '../../src/openstack/index.js';
+import { CHAIN_KEY, CHAIN_PROFILE, ROCKY_KEY, ROCKY_PROFILE, ROCKY_TEMPLATE, chainHistory, glanceAs, runChain, runPipeline, seedPreviousImage, setUpChain, type Chain, type ChainRun, type ChainServices } from '../support/chain.js';
 import { AVAILABLE_STAGES } from '../../src/ci/index.js';
-import { silentLogger } from '../../src/shared/log.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -26,10 +25,6 @@ function ensureFreshBundle(): void {
   if (existsSync(bundle) && newest(join(ROOT, 'src')) <= statSync(bundle).mtimeMs) return;
   const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(build.status, 0, build.stderr);
-}
-
-function glance(info: ChainServices['openstack'], user: 'image-admin' | 'userb' = 'image-admin') {
-  return createGlance(createSession({ credentials: resolveCredentials({ env: openrc(info, user), cwd: '/nonexistent' }), log: silentLogger() }));
 }
 
 const hasTest = (AVAILABLE_STAGES as readonly string[]).includes('test');
@@ -49,13 +44,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     [openstack, rabbit] = await Promise.all([sharedOpenstack(), sharedRabbit()]);
     services = { amqpUrl: rabbit.url, openstack: openstack.info };
     chain = await setUpChain(root.path, services, { imagePrefix: `chain${process.pid}-` });
-    // The image of that name in service today, shared with tenant-b, which has accepted it.
-    const admin = glance(openstack.info);
-    const old = await admin.create({ name: chain.imageName, disk_format: 'raw', container_format: 'bare', visibility: 'shared' });
-    await admin.upload(old.id, Buffer.from('the previous image'));
-    await admin.addMember(old.id, openstack.info.projects['tenant-b']!);
-    await glance(openstack.info, 'userb').setMemberStatus(old.id, openstack.info.projects['tenant-b']!, 'accepted');
-    previous = old.id;
+    previous = await seedPreviousImage(chain, openstack.info);
   });
   after(async () => {
     await chain?.close();
@@ -83,7 +72,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
   });
 
   it('test + promote: the previous image of the name is warehoused, tenant-b moves to the new one, the record lands', { timeout: 900_000, skip: hasTest && hasPromote ? false : 'the child pipeline has no test/promote jobs yet (AVAILABLE_STAGES)' }, async () => {
-    const admin = glance(openstack.info);
+    const admin = glanceAs(openstack.info, 'image-admin');
     const record = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string | null; image_name: string }[] };
     const ids = record.builds.map((b) => b.image_id);
     assert.ok(ids.every((id) => id && /^[0-9a-f-]{36}$/.test(id)), `the build uploaded to Glance: ${JSON.stringify(record)}`);
@@ -99,5 +88,34 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     assert.equal(old.status, 'deactivated');
     const history = JSON.stringify(await chainHistory(chain));
     for (const needle of [run.commit, CHAIN_PROFILE, '"build"', '"promote"', ...(ids as string[])]) assert.ok(history.includes(needle), `${needle} in ${history}`);
+  });
+
+  it('a template change: rerender commits only the image that uses it, and only that image builds', { timeout: 900_000 }, async () => {
+    // a second image, by a change of its profile, through the chain like the first
+    const second = await runChain(chain, services, { profile: ROCKY_PROFILE, label: 'second image' });
+    assert.equal(second.jobs[`[images] -> build:${ROCKY_KEY}`], 'PASS', second.pipelineLog);
+    assert.ok(existsSync(join(chain.repo, 'images', CHAIN_KEY)) && existsSync(join(chain.repo, 'images', ROCKY_KEY)));
+
+    const before_ = git(chain.repo, 'rev-parse', 'HEAD');
+    const file = join(chain.repo, ROCKY_TEMPLATE);
+    const template = JSON.parse(readFileSync(file, 'utf8')) as { variables: Record<string, string> };
+    writeFileSync(file, `${JSON.stringify({ ...template, variables: { ...template.variables, template_fix: 'one' } }, null, 2)}\n`);
+    git(chain.repo, 'commit', '--quiet', '-am', 'templates: fix the rocky template');
+    git(chain.repo, 'push', '--quiet', 'origin', 'main');
+    const rerender = await runCli(['rerender', '--json'], { cwd: chain.repo, env: chain.env });
+    assert.equal(rerender.code, 0, rerender.stderr);
+    const subjects = git(chain.remote, 'log', '--format=%s', `${before_}..main`).split('\n');
+    assert.equal(subjects.length, 2, subjects.join('\n'));
+    assert.match(subjects[0]!, new RegExp(`^images\\(${ROCKY_KEY}\\): .*${ROCKY_TEMPLATE.replace(/[./]/g, '\\$&')}`));
+    assert.match(git(chain.remote, 'log', '-1', '--format=%B', 'main'), /^Trigger: rerender$/m);
+    git(chain.repo, 'fetch', '--quiet', 'origin');
+    git(chain.repo, 'reset', '--quiet', '--hard', 'origin/main');
+
+    const pipeline = await runPipeline(chain, services, before_, {});
+    assert.equal(pipeline.pipelineCode, 0, pipeline.pipelineLog);
+    const child = parse(readFileSync(join(chain.repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(child).filter((k) => k.startsWith('build:')), [`build:${ROCKY_KEY}`], 'the image on the other template is not rebuilt');
+    assert.equal(pipeline.jobs[`[images] -> build:${ROCKY_KEY}`], 'PASS', pipeline.pipelineLog);
+    assert.match(pipeline.pipelineLog, /re-rendered: templates\/local-rocky\.json changed/);
   });
 });

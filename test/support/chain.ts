@@ -20,6 +20,10 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const EXAMPLE = join(ROOT, 'examples', 'site', 'profiles');
 export const CHAIN_PROFILE = 'nubesvms-sl7x-x86-64.cloud.template.json';
 export const CHAIN_KEY = 'nubesvms-sl7x-x86_64';
+export const ROCKY_PROFILE = 'nubesvms-rocky8x-x86-64.cloud.template.json';
+export const ROCKY_KEY = 'nubesvms-rocky8x-x86_64';
+/** The template only ROCKY_KEY uses. */
+export const ROCKY_TEMPLATE = 'templates/local-rocky.json';
 
 export interface ChainServices {
   amqpUrl: string;
@@ -90,7 +94,11 @@ export async function setUpChain(root: string, services: ChainServices, options:
   try {
     const init = await runCli(['init', repo, '--index-url', data.indexUrl, '--remote', 'origin'], { cwd: root, env });
     if (init.code !== 0) throw new Error(`chain: packuilon init: ${init.stderr.trim()}`);
-    writeFileSync(join(repo, 'templates', 'template-map.json'), `${JSON.stringify({ DEFAULT: ['templates/local.json'] }, null, 2)}\n`);
+    // Every image builds with the local template; one has a copy of its own, so a change of
+    // that copy re-renders (and rebuilds) that image alone.
+    cpSync(join(repo, 'templates', 'local.json'), join(repo, 'templates', ROCKY_TEMPLATE.slice('templates/'.length)));
+    const map = { DEFAULT: ['templates/local.json'], [ROCKY_KEY]: [ROCKY_TEMPLATE] };
+    writeFileSync(join(repo, 'templates', 'template-map.json'), `${JSON.stringify(map, null, 2)}\n`);
     mkdirSync(join(repo, 'templates', 'rally'), { recursive: true });
     writeFileSync(join(repo, 'templates', 'rally', 'glance-check.yaml'), GLANCE_TASK);
     const config = parse(readFileSync(join(repo, 'packuilon.yaml'), 'utf8')) as Record<string, unknown>;
@@ -206,7 +214,7 @@ export async function runChain(chain: Chain, services: ChainServices, options: R
 }
 
 /** The repo's .gitlab-ci.yml under gitlab-ci-local on the pushed commit; per-job timings from its output. */
-async function runPipeline(chain: Chain, services: ChainServices, before: string, options: RunChainOptions, stage: (name: string, started: number, detail: string) => void): Promise<Pick<ChainRun, 'pipelineLog' | 'pipelineCode' | 'jobs'>> {
+export async function runPipeline(chain: Chain, services: ChainServices, before: string, options: RunChainOptions, stage: (name: string, started: number, detail: string) => void = () => undefined): Promise<Pick<ChainRun, 'pipelineLog' | 'pipelineCode' | 'jobs'>> {
   const bin = join(ROOT, 'node_modules', '.bin', 'gitlab-ci-local');
   if (!existsSync(bin)) throw new Error(`chain: ${bin} is missing (scripts/setup.sh --test installs it)`);
   const vars: Record<string, string> = {
