@@ -245,7 +245,7 @@ export async function runPipeline(chain: Chain, services: ChainServices, before:
     if (finished) {
       const name = finished[1]!;
       const kind = name.replace(/:.*/, '');
-      stage(kind === 'images' ? 'child pipeline (all)' : kind, jobStart.get(name) ?? started, name);
+      stage(kind === 'pipeline' ? 'pipeline total' : kind, jobStart.get(name) ?? started, name);
     }
     const verdict = /^\s*(PASS|FAIL)\s+(\S.*?)\s*$/.exec(line);
     if (verdict) jobs[verdict[2]!] = verdict[1] as 'PASS' | 'FAIL';
