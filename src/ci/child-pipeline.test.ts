@@ -17,9 +17,9 @@ const plan: Plan = {
 type Job = Record<string, unknown> & { artifacts?: { paths: string[]; reports: Record<string, string> }; rules?: { if: string }[] };
 
 describe('child pipeline', () => {
-  it('build only while test and promote are not in the tool: one build job per image to build, none for stale or deleted', () => {
-    assert.deepEqual(AVAILABLE_STAGES, ['build']);
-    const doc = parse(renderChildPipeline(plan, { packuilon: 'node bin/packuilon.mjs' })) as Record<string, Job>;
+  it('build only, when asked: one build job per image to build, none for stale or deleted', () => {
+    assert.deepEqual(AVAILABLE_STAGES, ['build', 'test', 'promote']);
+    const doc = parse(renderChildPipeline(plan, { packuilon: 'node bin/packuilon.mjs', stages: ['build'] })) as Record<string, Job>;
     assert.deepEqual(doc.stages, ['build']);
     assert.deepEqual(doc.variables, { PACKUILON: 'node bin/packuilon.mjs' });
     assert.deepEqual(Object.keys(doc).filter((k) => k.includes(':')), ['build:web-sl7x-x86_64']);
@@ -35,7 +35,7 @@ describe('child pipeline', () => {
   });
 
   it('with test and promote: needs, dotenv, the environment on promote, promote only on the protected default branch, never interruptible', () => {
-    const doc = parse(renderChildPipeline(plan, { packuilon: 'x', stages: ['build', 'test', 'promote'] })) as Record<string, Job>;
+    const doc = parse(renderChildPipeline(plan, { packuilon: 'x' })) as Record<string, Job>;
     assert.deepEqual(doc.stages, ['build', 'test', 'promote']);
     const [build, test, promote] = ['build', 'test', 'promote'].map((s) => doc[`${s}:web-sl7x-x86_64`]!);
     assert.equal(build!.environment, undefined);
@@ -48,6 +48,23 @@ describe('child pipeline', () => {
     assert.match(String((test!.script as string[])[0]), /ci test "\$IMAGE_KEY" --image-id "\$IMAGE_ID"/);
     assert.deepEqual(promote!.rules, [{ if: '$CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' }]);
     assert.equal(build!.rules, undefined);
+    assert.deepEqual(Object.keys(doc).filter((k) => k.includes(':')), ['build:web-sl7x-x86_64', 'test:web-sl7x-x86_64', 'promote:web-sl7x-x86_64', 'reject:web-sl7x-x86_64']);
+  });
+
+  it('the verdict decides: test retried only on exit 1 (it said nothing), promote on success, reject on failure and only what the test failed', () => {
+    const doc = parse(renderChildPipeline(plan, { packuilon: 'x' })) as Record<string, Job>;
+    const [test, promote, reject] = ['test', 'promote', 'reject'].map((s) => doc[`${s}:web-sl7x-x86_64`]!);
+    assert.deepEqual(test!.retry, { max: 2, exit_codes: [1] });
+    assert.equal(test!.allow_failure, undefined, 'a failed image must fail the pipeline');
+    assert.equal(promote!.retry, undefined);
+    assert.deepEqual(reject!.stage, 'promote');
+    assert.deepEqual(reject!.needs, promote!.needs);
+    assert.deepEqual(promote!.needs, [{ job: 'build:web-sl7x-x86_64', artifacts: true }, { job: 'test:web-sl7x-x86_64', artifacts: true }]);
+    assert.deepEqual(reject!.rules, [{ if: '$CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH', when: 'on_failure' }]);
+    assert.equal(reject!.interruptible, false);
+    assert.equal(reject!.environment, undefined);
+    assert.deepEqual(reject!.script, ['$PACKUILON ci reject "$IMAGE_KEY" --if-failed', '$PACKUILON ci notify "$IMAGE_KEY" --outcome auto']);
+    assert.deepEqual(promote!.script, ['$PACKUILON ci promote "$IMAGE_KEY"', '$PACKUILON ci notify "$IMAGE_KEY" --outcome promoted']);
   });
 
   it('no image to build: one job that says so (GitLab refuses an empty child pipeline)', () => {

@@ -5,13 +5,12 @@ import { IMAGE_KEY, type Plan } from './plan.js';
 /** The stages of one image's chain, in order. */
 export type ChainStage = 'build' | 'test' | 'promote';
 
-/**
- * The stages this tool version has a command for. `ci test` and `ci promote`
- * land with their own issues: add 'test' and 'promote' here when they do, and
- * the child pipeline gets those jobs. Never a job for a command that is not
- * there.
- */
-export const AVAILABLE_STAGES: readonly ChainStage[] = ['build'];
+/** The stages of the chain this tool version writes (a caller may ask for fewer, never a stage with no command). */
+export const AVAILABLE_STAGES: readonly ChainStage[] = ['build', 'test', 'promote'];
+
+/** `ci test`'s exit codes (DESIGN.md, "Test verdicts"): 1 said nothing about the image (retried), 3 failed it (rejected). */
+const TEST_SAID_NOTHING = 1;
+const TEST_RETRIES = 2;
 
 const ORDER: readonly ChainStage[] = ['build', 'test', 'promote'];
 
@@ -69,26 +68,42 @@ function chainJobs(key: string, stages: ChainStage[]): Record<string, Job> {
       reports: { dotenv: `${out}/build.env` },
     },
   };
-  if (stages.includes('test')) {
+  const tested = stages.includes('test');
+  if (tested) {
     jobs[`test:${key}`] = {
       stage: 'test',
       resource_group: `image-${key}`,
       interruptible: true,
       needs: [{ job: `build:${key}`, artifacts: true }],
       variables,
+      // Rally missing, Keystone down, a quota: worth another go; a verdict against the image (exit 3) is not.
+      retry: { max: TEST_RETRIES, exit_codes: [TEST_SAID_NOTHING] },
       script: [`$PACKUILON ci test "$IMAGE_KEY" --image-id "$IMAGE_ID" --junit ${out}/junit.xml`],
       artifacts: { when: 'always', paths: [`${out}/`], reports: { junit: `${out}/junit.xml` } },
     };
   }
   if (stages.includes('promote')) {
+    const needs = [{ job: `build:${key}`, artifacts: true }, ...(tested ? [{ job: `test:${key}`, artifacts: true }] : [])];
     jobs[`promote:${key}`] = {
       stage: 'promote',
       resource_group: `image-${key}`,
       interruptible: false,
-      needs: [{ job: `build:${key}`, artifacts: true }, ...(stages.includes('test') ? [{ job: `test:${key}`, artifacts: true }] : [])],
+      needs,
       rules: [{ if: PROTECTED_DEFAULT_BRANCH }],
       variables,
-      script: ['$PACKUILON ci promote "$IMAGE_KEY"'],
+      script: ['$PACKUILON ci promote "$IMAGE_KEY"', '$PACKUILON ci notify "$IMAGE_KEY" --outcome promoted'],
+      artifacts: { when: 'always', paths: [`${out}/`] },
+    };
+    // After any failure of the chain; --if-failed rejects only what the test failed (exit 3), and
+    // the notification says what the records show (rejected, build failed, or nothing final).
+    jobs[`reject:${key}`] = {
+      stage: 'promote',
+      resource_group: `image-${key}`,
+      interruptible: false,
+      needs,
+      rules: [{ if: PROTECTED_DEFAULT_BRANCH, when: 'on_failure' }],
+      variables,
+      script: ['$PACKUILON ci reject "$IMAGE_KEY" --if-failed', '$PACKUILON ci notify "$IMAGE_KEY" --outcome auto'],
       artifacts: { when: 'always', paths: [`${out}/`] },
     };
   }

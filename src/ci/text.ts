@@ -26,7 +26,7 @@ export function formatPlanText(plan: Plan, basis: keyof typeof BASIS, stages: re
   lines.push(
     missing.length
       ? `chain per image: ${stages.join(' → ')} only (${missing.map((s) => `ci ${s}`).join(' and ')} not in this tool version: no ${missing.join(' or ')} jobs)`
-      : `chain per image: ${stages.join(' → ')}`,
+      : `chain per image: ${stages.join(' → ')} (reject instead of promote when the test fails the image)`,
   );
   return `${lines.join('\n')}\n`;
 }

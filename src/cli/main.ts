@@ -139,7 +139,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('--junit <file>', 'JUnit report [out/<key>/rally-junit.xml]');
   command('notify', 'tell people an image\'s final outcome: email and/or chat webhook; a failed notification is a warning', 'packuilon ci notify nubesvms-sl7x-x86_64 --outcome promoted', () => import('./commands/ci-notify.js'), ci)
     .argument('<key>', 'the image key')
-    .addOption(new Option('--outcome <outcome>', 'what happened to the image').choices(['promoted', 'rejected', 'build-failed']).makeOptionMandatory())
+    .addOption(new Option('--outcome <outcome>', 'what happened to the image (auto: rejected or build-failed as out/<key>/ says, else none)').choices(['promoted', 'rejected', 'build-failed', 'auto']).makeOptionMandatory())
     .option('--image-id <id>', 'the image (repeatable) [the IDs in out/<key>/build.json]', collect);
   command('promote', 'promote the new images of KEY: old ones warehoused, visibility, members, properties and provenance moved over', 'packuilon ci promote nubesvms-sl7x-x86_64', () => import('./commands/ci-promote.js'), ci)
     .argument('<key>', 'an image key')
@@ -149,6 +149,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   command('reject', 'a new image that failed its test → broken-<name>-<date>, private, no members; the current one untouched', 'packuilon ci reject nubesvms-sl7x-x86_64', () => import('./commands/ci-reject.js'), ci)
     .argument('<key>', 'an image key')
     .option('--image-id <id>', 'a rejected image (repeatable) [the IDs of out/<key>/build.json]', collect, [])
+    .option('--if-failed', 'only when out/<key>/test.json says the test failed the image (its image IDs); else say why not and exit 0')
     .option('--out <dir>', 'the out/ directory [<repo>/out]')
     .option('--json', 'print the change list as JSON');
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
 import { findCiLocalTools } from '../../src/flows/ci-local.js';
 import { runCli } from '../support/cli.js';
@@ -11,7 +11,6 @@ import { git, gitEnv, tempDir } from '../support/git-repos.js';
 import { localImageRepo } from '../support/image-repo.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const GITLAB_CI_LOCAL = join(ROOT, 'node_modules', '.bin', 'gitlab-ci-local');
 const PROFILE = 'nubesvms-sl7x-x86-64.cloud.template.json';
 const KEY = 'nubesvms-sl7x-x86_64';
 
@@ -52,6 +51,7 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline
   const root = tempDir();
   let repo = '';
   let before_ = '';
+  let log = '';
 
   before(async () => {
     // ci local points PACKUILON at this package's build: (re)build it when src/ is newer
@@ -74,18 +74,22 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline
   });
   after(() => root.remove());
 
-  it('runs the pipeline; the child build job passes with the image built by real Packer', { timeout: 240_000 }, async () => {
-    const result = await runCli(['ci', 'local', '--', '--variable', `CI_COMMIT_BEFORE_SHA=${before_}`], { cwd: repo, env: { ...gitEnv, GITLAB_TOKEN: '' } });
-    const log = result.stdout + result.stderr;
-    assert.equal(result.code, 0, log);
+  it('runs the pipeline: the child builds with real Packer, tests with real Rally (which cannot say: no cloud), and does not reject', { timeout: 300_000 }, async () => {
+    // As on the protected default branch, so that promote and reject are in the pipeline: a
+    // project variable (the file gitlab-ci-local reads), since --variable does not reach the child.
+    writeFileSync(join(repo, '.gitlab-ci-local-variables.yml'), 'CI_COMMIT_REF_PROTECTED: "true"\n');
+    const result = await runCli(['ci', 'local', '--', '--variable', `CI_COMMIT_BEFORE_SHA=${before_}`], { cwd: repo, env: { ...gitEnv, GITLAB_TOKEN: '', GCL_IGNORE_PREDEFINED_VARS: 'CI_COMMIT_REF_PROTECTED' } });
+    log = result.stdout + result.stderr;
+    assert.equal(result.code, 1, log);
     assert.match(log, new RegExp(`plan +> build +${KEY}`));
     assert.match(log, new RegExp(`plan +> +profile ${PROFILE.replace(/\./g, '\\.')} changed \\(sha256:[0-9a-f]{64}\\)`));
-    assert.match(log, /chain per image: build only/);
-    // gitlab-ci-local does not fail the parent for a failed child job: check the child job itself.
+    assert.match(log, /chain per image: build → test → promote \(reject instead of promote when the test fails the image\)/);
+    // gitlab-ci-local does not fail the parent for a failed child job: `ci local` does, naming it.
     assert.match(log, new RegExp(`PASS +\\[images\\] -> build:${KEY}`));
-    assert.doesNotMatch(log, /FAIL/);
+    assert.match(log, new RegExp(`FAIL +test:${KEY}`));
+    assert.match(log, new RegExp(`ci local: failed jobs: test:${KEY}\n`));
     const child = parse(readFileSync(join(repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, Record<string, unknown>>;
-    assert.deepEqual(Object.keys(child).filter((k) => k.includes(':')), [`build:${KEY}`]);
+    assert.deepEqual(Object.keys(child).filter((k) => k.includes(':')), [`build:${KEY}`, `test:${KEY}`, `promote:${KEY}`, `reject:${KEY}`]);
     const record = JSON.parse(readFileSync(join(repo, 'out', KEY, 'build.json'), 'utf8')) as { key: string; builds: { exit_code: number }[] };
     assert.equal(record.key, KEY);
     assert.ok(record.builds.length > 0 && record.builds.every((b) => b.exit_code === 0), JSON.stringify(record));
@@ -93,21 +97,18 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline
     assert.ok(existsSync(join(repo, 'out', KEY, 'nubesvms-sl7x-x86_64.image.txt')), readdirSync(join(repo, 'out', KEY)).join(' '));
   });
 
-  it('the image ID reaches the next job through the build job\'s dotenv report', { timeout: 240_000 }, () => {
+  it('the image ID reaches the test job through the build job\'s dotenv report; an error verdict (exit 1) rejects nothing and promotes nothing', () => {
     const env = readFileSync(join(repo, 'out', KEY, 'build.env'), 'utf8');
-    const imageId = /^IMAGE_ID=(.+)$/m.exec(env)?.[1];
-    assert.ok(imageId, env);
-    assert.match(imageId, /^local-nubesvms-sl7x-x86_64$/);
-    // A probe job after the generated build job, in a copy of the generated child pipeline:
-    // the chain has no next job of its own until `ci test` lands.
-    const child = parse(readFileSync(join(repo, 'out', 'child-pipeline.yml'), 'utf8')) as Record<string, unknown> & { stages: string[] };
-    child.stages = [...child.stages, 'probe'];
-    child.probe = { stage: 'probe', needs: [{ job: `build:${KEY}`, artifacts: true }], script: ['echo "probe saw IMAGE_KEY=$IMAGE_KEY IMAGE_ID=$IMAGE_ID"'] };
-    writeFileSync(join(repo, '.probe-ci.yml'), stringify(child));
-    const run = spawnSync(GITLAB_CI_LOCAL, ['--shell-executor-no-image', '--no-color', '--file', '.probe-ci.yml', '--variable', `PACKUILON=${process.execPath} ${join(ROOT, 'bin', 'packuilon.mjs')}`], { cwd: repo, env: gitEnv, encoding: 'utf8' });
-    const log = run.stdout + run.stderr;
-    assert.equal(run.status, 0, log);
-    assert.match(log, new RegExp(`PASS +build:${KEY}`));
-    assert.match(log, new RegExp(`probe +> probe saw IMAGE_KEY=${KEY} IMAGE_ID=${imageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(env, /^IMAGE_ID=local-nubesvms-sl7x-x86_64$/m);
+    assert.match(log, new RegExp(`test:${KEY} +> Image ${KEY} \\(local-nubesvms-sl7x-x86_64\\) could not be judged`));
+    const test = JSON.parse(readFileSync(join(repo, 'out', KEY, 'test.json'), 'utf8')) as { verdict: string; image_ids: string[] };
+    assert.equal(test.verdict, 'error');
+    assert.deepEqual(test.image_ids, ['local-nubesvms-sl7x-x86_64']);
+    // reject ran (on_failure), said why it rejected nothing, and told no one; promote did not run.
+    assert.match(log, new RegExp(`PASS +\\[images\\] -> reject:${KEY}`));
+    assert.match(log, new RegExp(`reject:${KEY} +> ci reject ${KEY}: nothing rejected: the test's verdict is error \\(Rally task [0-9a-f-]+ ended crashed: [^)]*\\): only a failed test rejects an image`));
+    assert.match(log, new RegExp(`reject:${KEY} +> ci notify ${KEY}: no final outcome to tell: the test's verdict is error`));
+    assert.doesNotMatch(log, new RegExp(`promote:${KEY} +>`));
+    assert.ok(!existsSync(join(repo, 'out', KEY, 'promote.json')));
   });
 });

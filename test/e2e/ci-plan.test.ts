@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { sha256 } from '../../src/shared/digest.js';
 import { runCli } from '../support/cli.js';
-import { startFakeGitlab, type FakeGitlab } from '../support/fake-gitlab-resource-groups.js';
+import { startFakeGitlab, type FakeGitlab } from '../support/fake-gitlab.js';
 import { git, gitEnv, tempDir } from '../support/git-repos.js';
 
 const MANAGED = '{ "builders": [ { "type": "null", "communicator": "none", "name": "$NAME" } ] }\n';
@@ -98,12 +98,12 @@ describe('ci plan on a real git history', () => {
     assert.deepEqual(result, { from: before, to: head, images: [{ key: 'a-sl7x-x86_64', action: 'build', reasons: [`profile web01.json changed (${d2})`] }] });
   });
 
-  it('the text output lists reasons and says the chain is build only', async () => {
+  it('the text output lists reasons and names the chain', async () => {
     const result = await runCli(['ci', 'plan'], { cwd: repo, env });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /1 to build, 0 stale, 0 deleted/);
     assert.match(result.stdout, /build {3}a-sl7x-x86_64\n {8}profile web01\.json changed/);
-    assert.match(result.stdout, /chain per image: build only \(ci test and ci promote not in this tool version: no test or promote jobs\)/);
+    assert.match(result.stdout, /chain per image: build → test → promote \(reject instead of promote when the test fails the image\)/);
   });
 
   it('a submitted image says so', async () => {
@@ -258,36 +258,41 @@ describe('ci plan sets the resource groups\' process mode through GitLab\'s API'
     writeImage(repo, 'a-sl7x-x86_64', { subject: 'new image from a.json', trailers: detectTrailers('a.json', 'sha256:1') });
     const to = writeImage(repo, 'new-sl7x-x86_64', { subject: 'new image from n.json', trailers: detectTrailers('n.json', 'sha256:1') });
     range = ['--from', from, '--to', to];
-    gitlab = await startFakeGitlab({ token: 'glpat-secret', projects: { '42': ['image-a-sl7x-x86_64'], 'cloud/images': ['image-a-sl7x-x86_64', 'image-new-sl7x-x86_64'] } });
+    gitlab = await startFakeGitlab({ token: 'glpat-secret', project: 'cloud/images', projectId: 42, resourceGroups: ['image-a-sl7x-x86_64'] });
   });
   after(async () => {
     await gitlab.close();
     root.remove();
   });
 
-  const ciEnv = (extra: NodeJS.ProcessEnv) => ({ ...gitEnv, CI_API_V4_URL: gitlab.apiUrl, CI_PROJECT_ID: '42', GITLAB_TOKEN: 'glpat-secret', ...extra });
+  const apiUrl = () => `${gitlab.instanceUrl}/api/v4`;
+  const puts = () => gitlab.calls.filter((c) => c.path.includes('/resource_groups/')).map((c) => `${c.method} ${c.path} process_mode=${String((c.body as Record<string, unknown>).process_mode)}`);
+  const ciEnv = (extra: NodeJS.ProcessEnv) => ({ ...gitEnv, CI_API_V4_URL: apiUrl(), CI_PROJECT_ID: '42', GITLAB_TOKEN: 'glpat-secret', ...extra });
 
   it('PUT /projects/:id/resource_groups/:key with process_mode=newest_ready_first; a group GitLab has not made yet (404) is a warning', async () => {
-    gitlab.requests.length = 0;
+    gitlab.calls.length = 0;
     const result = await runCli(['ci', 'plan', ...range], { cwd: repo, env: ciEnv({}) });
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(gitlab.requests.map((r) => `${r.method} ${r.path} ${r.body}`).sort(), [
+    assert.deepEqual(puts().sort(), [
       'PUT /api/v4/projects/42/resource_groups/image-a-sl7x-x86_64 process_mode=newest_ready_first',
       'PUT /api/v4/projects/42/resource_groups/image-new-sl7x-x86_64 process_mode=newest_ready_first',
     ]);
-    assert.equal(gitlab.groups.get('42')!.get('image-a-sl7x-x86_64')!.process_mode, 'newest_ready_first');
+    assert.equal(gitlab.resourceGroups.get('image-a-sl7x-x86_64')!.process_mode, 'newest_ready_first');
     assert.match(result.stderr, /warning: resource group image-new-sl7x-x86_64: process mode not set: PUT .*: HTTP 404: 404 Not found/);
     assert.doesNotMatch(result.stderr, /glpat-secret/);
   });
 
   it('forge.project and forge.url stand in for the CI variables, with the path URL-encoded', async () => {
-    writeFileSync(join(root.path, 'forge.yaml'), `repo: { path: ${repo} }\nforge: { type: gitlab, url: "${gitlab.apiUrl.replace(/\/api\/v4$/, '')}", project: cloud/images, token_env: MY_TOKEN }\n`);
-    gitlab.requests.length = 0;
+    // The group exists now: a pipeline has used it.
+    gitlab.resourceGroups.set('image-new-sl7x-x86_64', { id: 1, process_mode: 'unordered' });
+    writeFileSync(join(root.path, 'forge.yaml'), `repo: { path: ${repo} }\nforge: { type: gitlab, url: "${gitlab.instanceUrl}", project: cloud/images, token_env: MY_TOKEN }\n`);
+    gitlab.calls.length = 0;
     const result = await runCli(['ci', 'plan', ...range, '--config', join(root.path, 'forge.yaml')], { cwd: repo, env: { ...gitEnv, MY_TOKEN: 'glpat-secret' } });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
-    assert.ok(gitlab.requests.every((r) => r.path.startsWith('/api/v4/projects/cloud%2Fimages/resource_groups/') && r.token === 'glpat-secret'));
-    assert.equal(gitlab.requests.length, 2);
+    assert.ok(gitlab.calls.every((c) => c.path.startsWith('/api/v4/projects/cloud%2Fimages/resource_groups/')));
+    assert.equal(gitlab.calls.length, 2);
+    assert.equal(gitlab.resourceGroups.get('image-new-sl7x-x86_64')!.process_mode, 'newest_ready_first');
   });
 
   it('401, 500 and an unreachable GitLab are warnings, never a failed plan', async () => {
@@ -295,9 +300,8 @@ describe('ci plan sets the resource groups\' process mode through GitLab\'s API'
     assert.equal(bad.code, 0);
     assert.equal(JSON.parse(bad.stdout).images.length, 2);
     assert.match(bad.stderr, /HTTP 401: 401 Unauthorized/);
-    gitlab.failWith = 500;
+    gitlab.failNext('PUT', /\/resource_groups\//, { status: 500, body: { message: '500 Internal Server Error' } }, 2);
     const down = await runCli(['ci', 'plan', ...range], { cwd: repo, env: ciEnv({}) });
-    gitlab.failWith = undefined;
     assert.equal(down.code, 0);
     assert.equal(down.stderr.match(/HTTP 500: 500 Internal Server Error/g)?.length, 2);
     const gone = await runCli(['ci', 'plan', ...range], { cwd: repo, env: ciEnv({ CI_API_V4_URL: 'http://127.0.0.1:9/api/v4' }) });
@@ -306,9 +310,9 @@ describe('ci plan sets the resource groups\' process mode through GitLab\'s API'
   });
 
   it('no token: no call at all', async () => {
-    gitlab.requests.length = 0;
+    gitlab.calls.length = 0;
     const result = await runCli(['ci', 'plan', ...range], { cwd: repo, env: ciEnv({ GITLAB_TOKEN: '' }) });
     assert.equal(result.code, 0);
-    assert.equal(gitlab.requests.length, 0);
+    assert.equal(gitlab.calls.length, 0);
   });
 });

@@ -2,7 +2,7 @@
 // changed, promote.json out, the events noted in git and pushed, history shows them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/shared/log.js';
 import { createGlance, createSession, resolveCredentials } from '../../src/openstack/index.js';
@@ -49,8 +49,18 @@ test('ci promote KEY from the build record, ci reject, rollback (exit 1 with not
     assert.match(nothing.stdout, new RegExp(`nothing to roll back: ${name}`));
 
     const bad = await build('bad');
-    const rejected = await runCli(['ci', 'reject', key, '--image-id', bad], { cwd: work, env });
+    // The pipeline's reject job (on any failure of the chain): a test that could not say rejects nothing …
+    const testRecord = join(work, 'out', key, 'test.json');
+    writeFileSync(testRecord, JSON.stringify({ key, verdict: 'error', reasons: ['Keystone down'], task_uuid: null, image_ids: [bad] }));
+    const unsure = await runCli(['ci', 'reject', key, '--if-failed'], { cwd: work, env });
+    assert.equal(unsure.code, 0, unsure.stderr);
+    assert.equal(unsure.stdout, `ci reject ${key}: nothing rejected: the test's verdict is error (Keystone down): only a failed test rejects an image\n`);
+    assert.equal((await glance.get(bad)).name, `Next-${name}`, 'left as it was');
+    // … a failed test rejects the images the test judged.
+    writeFileSync(testRecord, JSON.stringify({ key, verdict: 'fail', reasons: ['sla failure_rate: 100% > 20%'], task_uuid: 't1', image_ids: [bad] }));
+    const rejected = await runCli(['ci', 'reject', key, '--if-failed'], { cwd: work, env });
     assert.equal(rejected.code, 0, rejected.stderr);
+    rmSync(testRecord);
     assert.match((await glance.get(bad)).name ?? '', new RegExp(`^broken-${name}-`));
     assert.equal((await glance.get(first)).name, name, 'the current image untouched');
 
@@ -72,7 +82,7 @@ test('ci promote KEY from the build record, ci reject, rollback (exit 1 with not
     assert.equal(git(remote, 'rev-parse', 'main'), sha);
     const history = await runCli(['history', key, '--json'], { cwd: work, env });
     const entries = JSON.parse(history.stdout) as { events: { type: string }[] }[];
-    assert.deepEqual(entries[0]!.events.map((e) => e.type), ['build', 'promote', 'build', 'reject', 'build', 'promote', 'rollback']);
+    assert.deepEqual(entries[0]!.events.map((e) => e.type), ['build', 'promote', 'build', 'test', 'reject', 'build', 'promote', 'rollback']);
     assert.match(git(remote, 'notes', '--ref=refs/notes/packuilon', 'show', sha), /"type":"rollback"/);
     const text = await runCli(['history', key], { cwd: work, env });
     assert.match(text.stdout, /promote done: .*→/);

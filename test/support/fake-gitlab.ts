@@ -1,7 +1,8 @@
 // A fake GitLab v4 API on loopback, for merge-request mode: the real paths
 // (under an optional path prefix, as self-hosted instances have), payloads,
 // pagination headers, status codes and error bodies of the endpoints
-// Packuilon calls. Branches can be backed by a real bare repo, so a branch
+// Packuilon calls (merge requests, notes, users, branches, and the resource
+// groups `ci plan` sets the process mode of). Branches can be backed by a real bare repo, so a branch
 // deleted through the API is gone from git too.
 import { execFileSync } from 'node:child_process';
 import { paginate, startFakeServer, type FakeRequest, type FakeServer, type Reply } from './fake-http.js';
@@ -33,6 +34,8 @@ export interface FakeGitlab extends FakeServer {
   mergeRequests: FakeMergeRequest[];
   deletedBranches: string[];
   users: { id: number; username: string }[];
+  /** Resource groups that exist (GitLab makes one when a pipeline first uses it), by key. */
+  resourceGroups: Map<string, { id: number; process_mode: string }>;
 }
 
 export interface FakeGitlabOptions {
@@ -44,7 +47,11 @@ export interface FakeGitlabOptions {
   /** A bare repo whose branches the API's branch endpoints act on. */
   bareRepo?: string;
   perPageDefault?: number;
+  /** Keys of the resource groups the project has. */
+  resourceGroups?: string[];
 }
+
+const PROCESS_MODES = ['unordered', 'oldest_first', 'newest_first', 'newest_ready_first'];
 
 const notFound = (what: string): Reply => ({ status: 404, body: { message: `404 ${what} Not Found` } });
 
@@ -58,6 +65,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     { id: 8, username: 'bob' },
   ];
   let nextId = 1000;
+  const resourceGroups = new Map((options.resourceGroups ?? []).map((key) => [key, { id: nextId++, process_mode: 'unordered' }]));
   const now = () => new Date().toISOString();
 
   const handle = (request: FakeRequest): Reply => {
@@ -144,6 +152,18 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       }
       return notFound('');
     }
+    const group = /^\/resource_groups\/([^/]+)$/.exec(sub);
+    if (group) {
+      const key = decodeURIComponent(group[1]!);
+      const found = resourceGroups.get(key);
+      if (!found) return { status: 404, body: { message: '404 Not found' } };
+      if (request.method === 'GET') return { status: 200, body: { id: found.id, key, process_mode: found.process_mode } };
+      if (request.method !== 'PUT') return { status: 405, body: { message: '405 Method Not Allowed' } };
+      const mode = request.body.process_mode;
+      if (typeof mode !== 'string' || !PROCESS_MODES.includes(mode)) return { status: 400, body: { message: { process_mode: ['is not included in the list'] } } };
+      found.process_mode = mode;
+      return { status: 200, body: { id: found.id, key, process_mode: mode, created_at: '2026-01-01T00:00:00.000Z', updated_at: now() } };
+    }
     const branch = /^\/repository\/branches\/(.+)$/.exec(sub);
     if (branch && request.method === 'DELETE') {
       const name = decodeURIComponent(branch[1]!);
@@ -158,7 +178,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
   };
 
   const server = await startFakeServer(handle);
-  return Object.assign(server, { instanceUrl: `${server.url}${options.prefix ?? ''}`, mergeRequests, deletedBranches, users });
+  return Object.assign(server, { instanceUrl: `${server.url}${options.prefix ?? ''}`, mergeRequests, deletedBranches, users, resourceGroups });
 }
 
 function view({ notes: _notes, ...mr }: FakeMergeRequest) {

@@ -1,14 +1,29 @@
+import { join } from 'node:path';
+import { assertImageKey, whatFailed } from '../../flows/build-inputs.js';
 import { ciNotify } from '../../flows/ci-notify.js';
 import type { Outcome } from '../../notify/index.js';
 import { EXIT } from '../../shared/errors.js';
 import type { CommandContext } from '../io.js';
 
-/** `ci notify KEY --outcome promoted|rejected|build-failed`: exit 0 even when a channel failed (a warning). */
+/** `ci notify KEY --outcome promoted|rejected|build-failed|auto`: exit 0 even when a channel failed (a warning). */
 export async function run(context: CommandContext, options: Record<string, unknown>, args: string[]): Promise<number> {
+  const key = args[0]!;
+  assertImageKey('ci notify', key);
+  const loaded = context.config();
+  let outcome = options.outcome as Outcome | 'auto';
+  if (outcome === 'auto') {
+    // The reject job's notification: what the chain's records say went wrong.
+    const failed = await whatFailed(join(loaded.paths.repo, 'out', key), key);
+    if (failed.outcome === 'none') {
+      context.io.stdout.write(`ci notify ${key}: no final outcome to tell: ${failed.why}\n`);
+      return EXIT.ok;
+    }
+    outcome = failed.outcome;
+  }
   const result = await ciNotify({
-    key: args[0]!,
-    outcome: options.outcome as Outcome,
-    loaded: context.config(),
+    key,
+    outcome,
+    loaded,
     imageIds: Array.isArray(options.imageId) ? (options.imageId as string[]) : undefined,
     env: context.io.env,
     log: context.log,

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { promote, reject, rollback, prune, type LifecycleReport, type LifecycleFlowOptions } from '../../flows/promote.js';
 import { recordLifecycle } from '../../flows/record.js';
+import { whatFailed } from '../../flows/build-inputs.js';
 import { EXIT, UsageError } from '../../shared/errors.js';
 import type { CommandContext } from '../io.js';
 
@@ -41,6 +42,16 @@ export function promoteCommand(action: 'promote' | 'reject' | 'rollback') {
     const name = action === 'rollback' ? 'rollback' : `ci ${action}`;
     const key = required(args[0], name);
     const flow = { ...flowOptions(context, options, key, name), key };
+    if (action === 'reject' && options.ifFailed) {
+      // The pipeline's reject job runs after any failure of the chain: only a failed test rejects.
+      const failed = await whatFailed(join(flow.outDir ?? join(flow.loaded.paths.repo, 'out'), key), key);
+      if (failed.outcome !== 'rejected') {
+        context.log.info({ imageKey: key, outcome: failed.outcome, reason: failed.why }, 'nothing rejected');
+        context.io.stdout.write(`ci reject ${key}: nothing rejected: ${failed.why}\n`);
+        return EXIT.ok;
+      }
+      if (!flow.imageIds?.length && failed.imageIds.length) flow.imageIds = failed.imageIds;
+    }
     const record = async (report: LifecycleReport) => {
       if (!report.changes.length) return;
       const repo = flow.loaded.paths.repo;
