@@ -11,6 +11,8 @@ import { ConfigError, ToolError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { formatIssues } from '../shared/zod.js';
 import { isSafeImageId, writeBuildRecord, type BuildRecord } from './build-record.js';
+import { diskImageOf } from '../packer/disk-image.js';
+import { uploadBuiltDisk } from './disk-upload.js';
 
 // `ci build KEY`: every build file of images/<key>/, in the manifest's template
 // order: plan (read and check everything), then `packer validate` + `packer build`
@@ -180,6 +182,22 @@ export async function ciBuild(options: CiBuildOptions): Promise<CiBuildResult> {
         entry.image_id = id !== null && isSafeImageId(id) ? id : null;
         if (built.manifest) await writeFile(join(dir, `packer-${planned.base}.manifest.json`), built.manifest.text);
         failure = failureOf(path, built, loaded.config.packer.timeout);
+        const disk = failure ? undefined : await diskImageOf(built, repo).catch((error: Error) => {
+          throw new ConfigError(`ci build ${key}: ${path}: ${error.message}`);
+        });
+        if (disk) {
+          // A disk file, not an image in the cloud: upload it, and that is the image the chain goes on with.
+          line(`uploading ${shown(disk.path)} (${disk.diskFormat}, ${disk.containerFormat}) to Glance as ${plan.imageName}`);
+          entry.image_id = null;
+          try {
+            const uploaded = await uploadBuiltDisk({ loaded, key, env, log, imageName: plan.imageName, commit: record.commit, disk, hasCloud });
+            entry.image_id = uploaded.id;
+            line(`uploaded: image ${uploaded.id}, ${uploaded.size} bytes in ${uploaded.seconds.toFixed(1)} s`);
+          } catch (error) {
+            if (error instanceof ConfigError) throw error;
+            failure = `ci build ${key}: ${(error as Error).message}`;
+          }
+        }
         line(failure ?? `built: image ${entry.image_id ?? '(none)'}, artifact ${entry.artifact ?? '(none)'}`);
         log.info({ file: planned.file, exitCode: built.exitCode, imageId: entry.image_id, stopped: built.stopped }, 'packer build ended');
         if (failure) break;

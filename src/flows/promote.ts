@@ -134,7 +134,8 @@ async function stateOf(cloud: Cloud, image: Image): Promise<ImageState> {
 }
 
 /** packuilon_profile / _digest from the manifest: names sorted, digests in the same order; cut to Glance's 255 characters. */
-async function provenance(options: LifecycleFlowOptions, commit: string | null): Promise<Record<string, string>> {
+/** DESIGN.md's provenance properties of an image of the key (also set on a disk image at upload). */
+export async function provenance(options: Pick<LifecycleFlowOptions, 'env' | 'key' | 'loaded' | 'log'>, commit: string | null): Promise<Record<string, string>> {
   const env = options.env;
   const sha = env.CI_COMMIT_SHA || commit;
   const out: Record<string, string> = { packuilon_image_key: options.key, packuilon_version: VERSION };

@@ -5,7 +5,7 @@
 // .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline → build:<key>
 // (local Packer template) [→ test:<key> → promote:<key> when the tool has them].
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse, stringify } from 'yaml';
@@ -96,7 +96,17 @@ export async function setUpChain(root: string, services: ChainServices, options:
     if (init.code !== 0) throw new Error(`chain: packuilon init: ${init.stderr.trim()}`);
     // Every image builds with the local template; one has a copy of its own, so a change of
     // that copy re-renders (and rebuilds) that image alone.
-    cpSync(join(repo, 'templates', 'local.json'), join(repo, 'templates', ROCKY_TEMPLATE.slice('templates/'.length)));
+    // The build's file is a disk image for Glance (custom_data.disk_image): ci build uploads it.
+    const local = join(repo, 'templates', 'local.json');
+    const template = JSON.parse(readFileSync(local, 'utf8')) as { builders: { target: string }[]; 'post-processors': { type: string; custom_data?: Record<string, string> }[] };
+    for (const post of template['post-processors']) {
+      if (post.type !== 'manifest' || !post.custom_data) continue;
+      delete post.custom_data.image_id;
+      post.custom_data.disk_image = template.builders[0]!.target;
+      post.custom_data.disk_format = 'raw';
+    }
+    writeFileSync(local, `${JSON.stringify(template, null, 2)}\n`);
+    cpSync(local, join(repo, 'templates', ROCKY_TEMPLATE.slice('templates/'.length)));
     const map = { DEFAULT: ['templates/local.json'], [ROCKY_KEY]: [ROCKY_TEMPLATE] };
     writeFileSync(join(repo, 'templates', 'template-map.json'), `${JSON.stringify(map, null, 2)}\n`);
     mkdirSync(join(repo, 'templates', 'rally'), { recursive: true });
@@ -224,9 +234,17 @@ export async function runPipeline(chain: Chain, services: ChainServices, before:
     ...openrc(services.openstack, options.user ?? 'image-admin'),
     ...options.variables,
   };
+  // As a site's CI/CD project variables: gitlab-ci-local hands --variable values to the parent
+  // pipeline only, its variables file to the child pipeline too. Protected: as the default branch is.
+  const project = { ...vars, CI_COMMIT_REF_PROTECTED: 'true' };
+  // Not PACKUILON: the child names its own, and the file makes a value with a path in it a file variable.
+  for (const name of ['CI_COMMIT_BEFORE_SHA', 'PACKUILON']) delete (project as Record<string, string | undefined>)[name];
+  writeFileSync(join(chain.repo, '.gitlab-ci-local-variables.yml'), stringify(project));
+  const exclude = join(chain.repo, '.git', 'info', 'exclude');
+  if (!readFileSync(exclude, 'utf8').includes('.gitlab-ci-local-variables.yml')) appendFileSync(exclude, '.gitlab-ci-local-variables.yml\n');
   const args = ['--shell-executor-no-image', '--no-color', ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`])];
   const started = Date.now();
-  const child = spawn(bin, args, { cwd: chain.repo, env: { ...chain.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { cwd: chain.repo, env: { ...chain.env, FORCE_COLOR: '0', GCL_IGNORE_PREDEFINED_VARS: 'CI_COMMIT_REF_PROTECTED' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const jobs: Record<string, 'PASS' | 'FAIL'> = {};
   const jobStart = new Map<string, number>();

@@ -1,0 +1,55 @@
+// Which disk file a build made, when its artifact is a file and not an image
+// already in the cloud, and its Glance disk and container formats.
+import { open } from 'node:fs/promises';
+import { extname, isAbsolute, join } from 'node:path';
+import type { BuildResult } from './packer.js';
+
+export interface DiskImage {
+  /** Absolute path of the file. */
+  path: string;
+  diskFormat: string;
+  containerFormat: string;
+}
+
+const QEMU = 'transcend.qemu';
+const DISK_FORMATS = new Set(['raw', 'qcow2', 'vmdk', 'vdi', 'vhd', 'vhdx', 'iso', 'ami', 'ari', 'aki', 'ploop']);
+const CONTAINER_FORMATS = new Set(['bare', 'ovf', 'ova', 'ami', 'ari', 'aki', 'docker', 'compressed']);
+
+/**
+ * The disk file of a finished build: the manifest's `custom_data.disk_image`
+ * (a path, relative to the repo; formats from `custom_data.disk_format` /
+ * `container_format`, else from the file), else the first file of a `qemu`
+ * builder's artifact. Undefined when the build made no disk file.
+ */
+export async function diskImageOf(result: BuildResult, repo: string): Promise<DiskImage | undefined> {
+  if (result.exitCode !== 0 || result.stopped) return undefined;
+  const first = result.artifacts[0];
+  const entry = result.manifest?.builds.find((build) => !first || build.name === first.target) ?? result.manifest?.builds[0];
+  const custom = entry?.custom_data ?? {};
+  const named = typeof custom.disk_image === 'string' && custom.disk_image ? custom.disk_image : undefined;
+  const file = named ?? (first?.builderId === QEMU ? first.files[0] : undefined);
+  if (!file) return undefined;
+  const path = isAbsolute(file) ? file : join(repo, file);
+  const diskFormat = typeof custom.disk_format === 'string' && custom.disk_format ? custom.disk_format : await sniffDiskFormat(path);
+  const containerFormat = typeof custom.container_format === 'string' && custom.container_format ? custom.container_format : 'bare';
+  if (!DISK_FORMATS.has(diskFormat)) throw new Error(`custom_data.disk_format: ${JSON.stringify(diskFormat)} is not a Glance disk format (${[...DISK_FORMATS].join(', ')})`);
+  if (!CONTAINER_FORMATS.has(containerFormat)) throw new Error(`custom_data.container_format: ${JSON.stringify(containerFormat)} is not a Glance container format (${[...CONTAINER_FORMATS].join(', ')})`);
+  return { path, diskFormat, containerFormat };
+}
+
+/** qcow2, vmdk, vdi by their magic; iso, vhd(x) by extension; raw otherwise. */
+export async function sniffDiskFormat(path: string): Promise<string> {
+  const head = Buffer.alloc(64);
+  const handle = await open(path, 'r');
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  if (head.subarray(0, 4).equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) return 'qcow2';
+  if (head.subarray(0, 4).toString('latin1') === 'KDMV') return 'vmdk';
+  if (head.subarray(0, 40).toString('latin1').includes('VirtualBox Disk Image')) return 'vdi';
+  const ext = extname(path).toLowerCase().slice(1);
+  if (ext === 'iso' || ext === 'vhd' || ext === 'vhdx') return ext;
+  return 'raw';
+}
