@@ -4,14 +4,13 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as z from 'zod/mini';
 import type { LoadedConfig } from '../config/index.js';
-import { artifactOf, createPacker, imageIdOf, inspectHclTemplate, inspectJsonTemplate, type BuildResult, type TemplateFacts } from '../packer/index.js';
+import { artifactOf, createPacker, diskImageOf, imageIdOf, inspectHclTemplate, inspectJsonTemplate, type BuildResult, type TemplateFacts } from '../packer/index.js';
 import { MANIFEST_FILE } from '../render/index.js';
 import { createGit } from '../repo/index.js';
 import { ConfigError, ToolError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { formatIssues } from '../shared/zod.js';
 import { isSafeImageId, writeBuildRecord, type BuildRecord } from './build-record.js';
-import { diskImageOf } from '../packer/disk-image.js';
 import { uploadBuiltDisk } from './disk-upload.js';
 
 // `ci build KEY`: every build file of images/<key>/, in the manifest's template

@@ -2,11 +2,12 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import { notifyOutcome, type NotifyResult, type Outcome } from '../notify/index.js';
 import type { Logger } from '../shared/log.js';
-import { assertImageId, assertImageKey, findBuildRecord, findTestReasons } from './build-inputs.js';
+import { assertImageId, assertImageKey, findBuildRecord, findTestReasons, whatFailed } from './build-inputs.js';
 
 export interface CiNotifyOptions {
   key: string;
-  outcome: Outcome;
+  /** auto: what out/<key>/ says went wrong (the reject job's notification). */
+  outcome: Outcome | 'auto';
   loaded: LoadedConfig;
   imageIds?: string[] | undefined;
   env: NodeJS.ProcessEnv;
@@ -14,17 +15,23 @@ export interface CiNotifyOptions {
 }
 
 /** `ci notify KEY --outcome …`: email and webhook, each optional; what failed comes back as warnings. */
-export async function ciNotify(options: CiNotifyOptions): Promise<NotifyResult & { channels: number }> {
+export async function ciNotify(options: CiNotifyOptions): Promise<NotifyResult & { channels: number; nothingToTell?: string }> {
   const { key, loaded, env } = options;
   assertImageKey('ci notify', key);
   for (const id of options.imageIds ?? []) assertImageId(id);
   const outDir = join(loaded.paths.repo, 'out', key);
+  let outcome = options.outcome;
+  if (outcome === 'auto') {
+    const failed = await whatFailed(outDir, key);
+    if (failed.outcome === 'none') return { sent: [], warnings: [], channels: 0, nothingToTell: failed.why };
+    outcome = failed.outcome;
+  }
   const warnings: string[] = [];
   // A broken or missing record must not keep the news from going out.
   const record = await findBuildRecord(outDir, key).catch((error: Error) => void warnings.push(error.message));
   const builds = record ? record.builds : [];
   const imageIds = options.imageIds?.length ? options.imageIds : builds.flatMap((build) => (build.image_id ? [build.image_id] : []));
-  const reasons = options.outcome === 'rejected' ? await findTestReasons(outDir, key).catch((error: Error) => (warnings.push(error.message), [])) : [];
+  const reasons = outcome === 'rejected' ? await findTestReasons(outDir, key).catch((error: Error) => (warnings.push(error.message), [])) : [];
   const settings = loaded.config.notify;
   let email;
   if (settings.email) {
@@ -36,7 +43,7 @@ export async function ciNotify(options: CiNotifyOptions): Promise<NotifyResult &
   const result = await notifyOutcome({
     facts: {
       key,
-      outcome: options.outcome,
+      outcome,
       imageIds,
       imageNames: [...new Set(builds.flatMap((build) => (build.image_name ? [build.image_name] : [])))],
       pipelineUrl: env.CI_PIPELINE_URL || undefined,

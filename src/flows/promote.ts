@@ -11,9 +11,11 @@ import type { Logger } from '../shared/log.js';
 import { formatIssues } from '../shared/zod.js';
 import { commitFile, createGit } from '../repo/index.js';
 import { VERSION } from '../version.js';
+import { whatFailed } from './build-inputs.js';
+import { openstackSession } from './cloud.js';
 import {
-  applySteps, checkRoles, createGlance, createSession, currentImages, planPromote, planPrune, planReject, planRollback,
-  promotedName, resolveCredentials, warehousedOf, STAMP,
+  applySteps, checkRoles, createGlance, currentImages, planPromote, planPrune, planReject, planRollback,
+  promotedName, warehousedOf, STAMP,
   type Change, type Image, type ImageState, type ImageStore, type LifecycleOptions, type Step,
 } from '../openstack/index.js';
 
@@ -69,9 +71,7 @@ interface Cloud {
 }
 
 async function connect(options: LifecycleFlowOptions): Promise<Cloud> {
-  const o = options.loaded.config.openstack;
-  const credentials = resolveCredentials({ env: options.env, cwd: options.cwd, cloud: o?.cloud, interface: o?.interface, region: o?.region });
-  const session = createSession({ credentials, log: options.log, ...(options.fetch ? { fetch: options.fetch } : {}), timeoutMs: (o?.timeout ?? 60) * 1000 });
+  const { credentials, session } = openstackSession(options);
   const identity = await session.identity();
   if (!identity.projectId) throw new ConfigError(`${credentials.source}, ${credentials.who}: the token is not scoped to a project; the promote identity must be scoped to the project that owns the images`);
   return { glance: createGlance(session), project: identity.projectId, roles: identity.roles, who: `${credentials.source}, ${credentials.who}` };
@@ -261,6 +261,17 @@ async function chainSource(options: LifecycleFlowOptions, oldIds: string[], newI
     report.changes.push({ image: newId, name: null, field: `${path} (commit ${commit})`, before: oldIds, after: newId });
     options.log.info({ imageKey: options.key, commit, path }, 'source-image map advanced to the promoted image');
   }
+}
+
+/**
+ * `ci reject --if-failed`, the pipeline's reject job, which runs after any
+ * failure of the chain: only a failed test rejects, and only the images the
+ * test judged; otherwise why nothing was rejected.
+ */
+export async function rejectIfFailed(options: LifecycleFlowOptions): Promise<LifecycleReport | { nothingRejected: string }> {
+  const failed = await whatFailed(outOf(options), options.key);
+  if (failed.outcome !== 'rejected') return { nothingRejected: failed.why };
+  return reject(options.imageIds?.length || !failed.imageIds.length ? options : { ...options, imageIds: failed.imageIds });
 }
 
 export async function reject(options: LifecycleFlowOptions): Promise<LifecycleReport> {

@@ -4,3 +4,4 @@ export { createGlance, pointer, type ImageStore, type PatchOp } from './glance.j
 export type { Image, Member } from './schema.js';
 export { planPromote, planReject, planRollback, planPrune, currentImages, warehousedOf, promotedName, formatDate, datedName, STAMP, type Change, type Step, type LifecycleOptions, type ImageState } from './lifecycle.js';
 export { applySteps, checkRoles, type ApplyResult } from './apply.js';
+export { uploadDiskImage, type UploadRequest, type Uploaded } from './upload.js';

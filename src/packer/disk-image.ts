@@ -2,7 +2,7 @@
 // already in the cloud, and its Glance disk and container formats.
 import { open } from 'node:fs/promises';
 import { extname, isAbsolute, join } from 'node:path';
-import type { BuildResult } from './packer.js';
+import { manifestEntryOf, type BuildResult } from './packer.js';
 
 export interface DiskImage {
   /** Absolute path of the file. */
@@ -24,8 +24,7 @@ const CONTAINER_FORMATS = new Set(['bare', 'ovf', 'ova', 'ami', 'ari', 'aki', 'd
 export async function diskImageOf(result: BuildResult, repo: string): Promise<DiskImage | undefined> {
   if (result.exitCode !== 0 || result.stopped) return undefined;
   const first = result.artifacts[0];
-  const entry = result.manifest?.builds.find((build) => !first || build.name === first.target) ?? result.manifest?.builds[0];
-  const custom = entry?.custom_data ?? {};
+  const custom = manifestEntryOf(result)?.custom_data ?? {};
   const named = typeof custom.disk_image === 'string' && custom.disk_image ? custom.disk_image : undefined;
   const file = named ?? (first?.builderId === QEMU ? first.files[0] : undefined);
   if (!file) return undefined;

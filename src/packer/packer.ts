@@ -49,11 +49,17 @@ export interface Packer {
 // Builders whose artifact is no image: their IDs are placeholders ("Null", "File").
 const NOT_AN_IMAGE = new Set(['fnoeding.null', 'packer.file']);
 
+/** The manifest post-processor's entry of the build's first artifact (or its first entry). */
+export function manifestEntryOf(result: BuildResult): PackerManifestFile['builds'][number] | undefined {
+  const first = result.artifacts[0];
+  return result.manifest?.builds.find((build) => !first || build.name === first.target) ?? result.manifest?.builds[0];
+}
+
 /** The image a build made: the builder's artifact ID; for a local (null/file) build, the manifest's `custom_data.image_id`. */
 export function imageIdOf(result: BuildResult): string | null {
   if (result.exitCode !== 0 || result.stopped) return null;
   const first = result.artifacts[0];
-  const entry = result.manifest?.builds.find((build) => !first || build.name === first.target) ?? result.manifest?.builds[0];
+  const entry = manifestEntryOf(result);
   const custom = entry?.custom_data?.image_id;
   if (first?.builderId !== undefined && !NOT_AN_IMAGE.has(first.builderId) && first.id) return first.id;
   if (!first && entry?.artifact_id && entry.builder_type !== 'null' && entry.builder_type !== 'file') return entry.artifact_id;

@@ -6,29 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runCli } from '../support/cli.js';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { readdirSync, statSync } from 'node:fs';
 import { parse } from 'yaml';
 import { sharedOpenstack } from '../support/openstack.js';
 import { sharedRabbit } from '../support/rabbit.js';
 import { tempDir, git } from '../support/git-repos.js';
-import { CHAIN_KEY, CHAIN_PROFILE, ROCKY_KEY, ROCKY_PROFILE, ROCKY_TEMPLATE, chainHistory, glanceAs, runChain, runPipeline, seedPreviousImage, setUpChain, type Chain, type ChainRun, type ChainServices } from '../support/chain.js';
-import { AVAILABLE_STAGES } from '../../src/ci/index.js';
+import { CHAIN_KEY, CHAIN_PROFILE, FAILING_TASK, ROCKY_KEY, ROCKY_PROFILE, ROCKY_TEMPLATE, chainHistory, glanceAs, runChain, runPipeline, seedPreviousImage, setUpChain, type Chain, type ChainRun, type ChainServices } from '../support/chain.js';
+import { ensureFreshBundle } from '../support/bundle.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-function ensureFreshBundle(): void {
-  const bundle = join(ROOT, 'dist', 'bundle', 'packuilon.mjs');
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  if (existsSync(bundle) && newest(join(ROOT, 'src')) <= statSync(bundle).mtimeMs) return;
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(build.status, 0, build.stderr);
-}
-
-const hasTest = (AVAILABLE_STAGES as readonly string[]).includes('test');
-const hasPromote = (AVAILABLE_STAGES as readonly string[]).includes('promote');
 
 describe('the chain: profile change → detect → RabbitMQ → consume → push → gitlab-ci-local → plan → build → test → promote → record', () => {
   const root = tempDir('packuilon-chain-');
@@ -71,7 +56,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     for (const expected of ['detect', 'queue + commit + push', 'pipeline start', 'plan', 'build']) assert.ok(stages.includes(expected), stages.join(', '));
   });
 
-  it('test + promote: the previous image of the name is warehoused, tenant-b moves to the new one, the record lands', { timeout: 900_000, skip: hasTest && hasPromote ? false : 'the child pipeline has no test/promote jobs yet (AVAILABLE_STAGES)' }, async () => {
+  it('test + promote: the previous image of the name is warehoused, tenant-b moves to the new one, the record lands', { timeout: 900_000 }, async () => {
     const admin = glanceAs(openstack.info, 'image-admin');
     const record = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string | null; image_name: string }[] };
     const ids = record.builds.map((b) => b.image_id);
@@ -88,6 +73,41 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     assert.equal(old.status, 'deactivated');
     const history = JSON.stringify(await chainHistory(chain));
     for (const needle of [run.commit, CHAIN_PROFILE, '"build"', '"promote"', ...(ids as string[])]) assert.ok(history.includes(needle), `${needle} in ${history}`);
+  });
+
+  it('the image test fails: the new image becomes broken-… and private; the current image and its members are untouched', { timeout: 900_000 }, async () => {
+    const admin = glanceAs(openstack.info, 'image-admin');
+    const promoted = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string }[] };
+    const current = promoted.builds[0]!.image_id;
+    // this image's own Rally task (templates/rally/<key>.yaml wins over rally.task), failing its SLA
+    writeFileSync(join(chain.repo, 'templates', 'rally', `${CHAIN_KEY}.yaml`), FAILING_TASK);
+    git(chain.repo, 'add', '-A');
+    git(chain.repo, 'commit', '--quiet', '-m', `rally: ${CHAIN_KEY} must answer in 0.1 s`);
+    git(chain.repo, 'push', '--quiet', 'origin', 'main');
+
+    const failed = await runChain(chain, services, { label: 'a change the test fails' });
+    const log = failed.pipelineLog;
+    // gitlab-ci-local names a failed child job without its pipeline, and (unlike GitLab's
+    // strategy: depend) passes the trigger job and exits 0: `ci local` reads the job results itself
+    assert.equal(failed.jobs[`[images] -> build:${CHAIN_KEY}`], 'PASS', log);
+    assert.equal(failed.jobs[`[images] -> test:${CHAIN_KEY}`] ?? failed.jobs[`test:${CHAIN_KEY}`], 'FAIL', log);
+    assert.equal(failed.jobs[`[images] -> reject:${CHAIN_KEY}`], 'PASS', log);
+    assert.equal(failed.jobs[`[images] -> promote:${CHAIN_KEY}`], undefined, log);
+    const record = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string }[] };
+    const candidate = await admin.get(record.builds[0]!.image_id);
+    assert.notEqual(candidate.id, current);
+    assert.match(candidate.name ?? '', new RegExp(`^broken-${chain.imageName}-`));
+    assert.equal(candidate.visibility, 'private', 'private: Glance lists no members of a private image, so no other project sees it');
+    const still = await admin.get(current);
+    assert.equal(still.name, chain.imageName);
+    assert.equal(still.status, 'active');
+    assert.deepEqual((await admin.members(current)).map((m) => [m.member_id, m.status]), [[openstack.info.projects['tenant-b'], 'accepted']]);
+    const history = JSON.stringify(await chainHistory(chain));
+    for (const needle of [failed.commit, candidate.id, 'reject']) assert.ok(history.includes(needle), `${needle} in ${history}`);
+
+    git(chain.repo, 'rm', '--quiet', `templates/rally/${CHAIN_KEY}.yaml`);
+    git(chain.repo, 'commit', '--quiet', '-m', `rally: ${CHAIN_KEY} back on the site's task`);
+    git(chain.repo, 'push', '--quiet', 'origin', 'main');
   });
 
   it('a template change: rerender commits only the image that uses it, and only that image builds', { timeout: 900_000 }, async () => {

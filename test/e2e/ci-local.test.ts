@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
@@ -9,19 +8,10 @@ import { findCiLocalTools } from '../../src/flows/ci-local.js';
 import { runCli } from '../support/cli.js';
 import { git, gitEnv, tempDir } from '../support/git-repos.js';
 import { localImageRepo } from '../support/image-repo.js';
+import { ensureFreshBundle } from '../support/bundle.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const PROFILE = 'nubesvms-sl7x-x86-64.cloud.template.json';
 const KEY = 'nubesvms-sl7x-x86_64';
-
-function bundleIsFresh(): boolean {
-  const bundle = join(ROOT, 'dist', 'bundle', 'packuilon.mjs');
-  if (!existsSync(bundle)) return false;
-  const built = statSync(bundle).mtimeMs;
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((entry) => (entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs)));
-  return newest(join(ROOT, 'src')) <= built;
-}
 
 describe('ci local: what is missing, in one line', () => {
   const root = tempDir();
@@ -54,12 +44,8 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local: plan → child pipeline
   let log = '';
 
   before(async () => {
-    // ci local points PACKUILON at this package's build: (re)build it when src/ is newer
-    // (scripts/test.sh has built it already; rebuilding under other running tests would pull it from under them).
-    if (!bundleIsFresh()) {
-      const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
-      assert.equal(build.status, 0, build.stderr);
-    }
+    // ci local points PACKUILON at this package's build.
+    ensureFreshBundle();
     ({ repo } = await localImageRepo(root.path));
     before_ = git(repo, 'rev-parse', 'HEAD');
     // A profile changes in Aquilon; the real detect commits the new render.

@@ -5,22 +5,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
 import { runCli } from '../support/cli.js';
+import { bundleIsFresh } from '../support/bundle.js';
 import { profileText, writeProfiles, writeSite } from '../support/site.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const BUNDLE = join(ROOT, 'dist/bundle/packuilon.mjs');
-const newestSource = Math.max(
-  ...readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts'))
-    .map((file) => statSync(join(ROOT, 'src', file)).mtimeMs),
-);
 /** The real process: the bundle when it is current (scripts/setup.sh builds it; so pino-pretty is checked in it), else the sources through tsx. */
-const CLI = existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= newestSource ? [join(ROOT, 'bin/packuilon.mjs')] : ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/run.ts')];
+const CLI = bundleIsFresh() ? [join(ROOT, 'bin/packuilon.mjs')] : ['--import', import.meta.resolve('tsx'), join(ROOT, 'src/cli/run.ts')];
 
 describe('the process edge', () => {
   const root = tempDir();

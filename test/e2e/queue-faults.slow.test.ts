@@ -16,13 +16,14 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { profileDigest } from '../../src/shared/digest.js';
 import { once } from 'node:events';
-import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect } from 'amqplib';
 import { parse, stringify } from 'yaml';
 import { sharedRabbit, startRabbit, type Rabbit } from '../support/rabbit.js';
+import { bundleIsFresh } from '../support/bundle.js';
 import { cloneOf, git, gitEnv, repoWithRemote, tempDir } from '../support/git-repos.js';
 import { profileText, writeSite } from '../support/site.js';
 import { auditRemote, publishProfiles, queueDepth, until, type Published, type RemoteAudit } from '../support/queue-audit.js';
@@ -33,13 +34,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The bundle if it is current, else the unbundled entry point through tsx. */
 function cliCommand(): { argv: string[]; what: string } {
-  const bundle = join(ROOT, 'dist', 'bundle', 'packuilon.mjs');
-  const newestSource = Math.max(
-    ...readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => statSync(join(ROOT, 'src', file)).mtimeMs),
-  );
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource) return { argv: [join(ROOT, 'bin', 'packuilon.mjs')], what: 'bin/packuilon.mjs (bundle)' };
+  if (bundleIsFresh()) return { argv: [join(ROOT, 'bin', 'packuilon.mjs')], what: 'bin/packuilon.mjs (bundle)' };
   const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href; // the consumer runs in the site's directory
   return { argv: ['--import', tsx, join(ROOT, 'src', 'cli', 'run.ts')], what: 'src/cli/run.ts via tsx (bundle older than src/)' };
 }

@@ -71,6 +71,23 @@ subtasks:
             max: 0
 `;
 
+/** A Rally task whose SLA the image fails (an iteration slower than allowed): verdict fail, exit 3. */
+export const FAILING_TASK = `---
+version: 2
+title: packuilon chain image check that fails
+subtasks:
+  - title: too-slow
+    workloads:
+      - scenario:
+          Dummy.dummy:
+            sleep: 0.3
+        runner:
+          serial:
+            times: 1
+        sla:
+          max_seconds_per_iteration: 0.1
+`;
+
 /**
  * An image repo as `packuilon init` scaffolds it, in `root`: index over HTTP from a copy of the
  * example site, the local Packer template for every image, queue mode, a bare `origin`,

@@ -1,8 +1,7 @@
 // ci promote, ci reject, rollback, prune: flags → the lifecycle flow → a summary on stdout (or --json).
 import { join } from 'node:path';
-import { promote, reject, rollback, prune, type LifecycleReport, type LifecycleFlowOptions } from '../../flows/promote.js';
+import { promote, reject, rejectIfFailed, rollback, prune, type LifecycleReport, type LifecycleFlowOptions } from '../../flows/promote.js';
 import { recordLifecycle } from '../../flows/record.js';
-import { whatFailed } from '../../flows/build-inputs.js';
 import { EXIT, UsageError } from '../../shared/errors.js';
 import type { CommandContext } from '../io.js';
 
@@ -42,16 +41,6 @@ export function promoteCommand(action: 'promote' | 'reject' | 'rollback') {
     const name = action === 'rollback' ? 'rollback' : `ci ${action}`;
     const key = required(args[0], name);
     const flow = { ...flowOptions(context, options, key, name), key };
-    if (action === 'reject' && options.ifFailed) {
-      // The pipeline's reject job runs after any failure of the chain: only a failed test rejects.
-      const failed = await whatFailed(join(flow.outDir ?? join(flow.loaded.paths.repo, 'out'), key), key);
-      if (failed.outcome !== 'rejected') {
-        context.log.info({ imageKey: key, outcome: failed.outcome, reason: failed.why }, 'nothing rejected');
-        context.io.stdout.write(`ci reject ${key}: nothing rejected: ${failed.why}\n`);
-        return EXIT.ok;
-      }
-      if (!flow.imageIds?.length && failed.imageIds.length) flow.imageIds = failed.imageIds;
-    }
     const record = async (report: LifecycleReport) => {
       if (!report.changes.length) return;
       const repo = flow.loaded.paths.repo;
@@ -59,7 +48,14 @@ export function promoteCommand(action: 'promote' | 'reject' | 'rollback') {
     };
     let report: LifecycleReport;
     try {
-      report = await (action === 'promote' ? promote(flow) : action === 'reject' ? reject(flow) : rollback(flow));
+      const run = action === 'promote' ? promote(flow) : action === 'rollback' ? rollback(flow) : options.ifFailed ? rejectIfFailed(flow) : reject(flow);
+      const done = await run;
+      if ('nothingRejected' in done) {
+        context.log.info({ imageKey: key, reason: done.nothingRejected }, 'nothing rejected');
+        context.io.stdout.write(`ci reject ${key}: nothing rejected: ${done.nothingRejected}\n`);
+        return EXIT.ok;
+      }
+      report = done;
     } catch (error) {
       // a run that failed half-way is recorded too: what it did, and where it stopped
       const partial = (error as { report?: LifecycleReport }).report;
