@@ -6,7 +6,8 @@
 #   scripts/bench.sh --ci-plan-only  `ci plan` on 4,000 image folders and 1,000 commits (test/bench/ci-plan-bench.ts; BENCH_IMAGES, BENCH_COMMITS, BENCH_RUNS)
 #   scripts/bench.sh --detect-only … / --queue-only … / --scale-only …   one of them, with its own options:
 #   scripts/bench.sh --chain-only    the local stack's demo chain (test/support/chain.ts), BENCH_RUNS=3 runs, median per
-#                                    stage, own RabbitMQ + Keystone + Glance (test/bench/chain-bench.ts → docs/benchmarks.md)
+#                                    stage, own RabbitMQ + Keystone + Glance (Glance token cache BENCH_TOKEN_CACHE=300 s)
+#                                    (test/bench/chain-bench.ts → docs/benchmarks.md)
 #   scripts/bench.sh --promote-only [--members N] [--runs R]   `ci promote` of one image with 50 members on a real
 #                                    Keystone + Glance (test/bench/promote-bench.ts → docs/benchmarks.md)
 #     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
@@ -27,7 +28,7 @@ case "${1:-}" in
   --queue-only) shift; exec node --import tsx test/bench/queue-bench.ts "$@" ;;
   --ci-plan-only) shift; exec node --import tsx test/bench/ci-plan-bench.ts "$@" ;;
   --rerender-only) shift; exec node --import tsx test/bench/rerender-bench.ts "$@" ;;
-  --chain-only) shift; exec node --import tsx test/support/rabbit.ts node --import tsx test/support/openstack.ts node --import tsx test/bench/chain-bench.ts "$@" ;;
+  --chain-only) shift; exec node --import tsx test/support/rabbit.ts node --import tsx test/bench/chain-bench.ts "$@" ;;
   --promote-only) shift; exec node --import tsx test/support/openstack.ts node --import tsx test/bench/promote-bench.ts "$@" ;;
 esac
 node --import tsx test/bench/detect-bench.ts "$@"

@@ -46,7 +46,7 @@ async function up(dir: string): Promise<void> {
   const started = Date.now();
   const settled = await Promise.allSettled([
     startRabbit({ dir: join(dir, 'rabbit'), detached: true }),
-    startOpenstack({ dir: join(dir, 'openstack'), detached: true }),
+    startOpenstack({ dir: join(dir, 'openstack'), detached: true, tokenCacheSeconds: 300 }),
     startAquilonProcess(dir),
   ] as const);
   const [r, o, a] = settled;

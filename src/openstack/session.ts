@@ -87,6 +87,7 @@ export function createSession(options: SessionOptions): Session {
       : { methods: ['application_credential'], application_credential: { ...(m.id ? { id: m.id } : { name: m.name, user: m.user }), secret: m.secret } };
     const body = JSON.stringify({ auth: { identity, ...(credentials.scope ? { scope: credentials.scope } : {}) } });
     let response: Response;
+    const started = Date.now();
     try {
       response = await doFetch(`${credentials.authUrl}/auth/tokens`, {
         method: 'POST',
@@ -110,7 +111,7 @@ export function createSession(options: SessionOptions): Session {
     const parsed = TokenBody.safeParse(await response.json().catch(() => undefined));
     if (!parsed.success) throw new OpenstackError(response.status, formatIssues(`Keystone ${credentials.authUrl} token`, parsed.error));
     const expiresAt = Date.parse(parsed.data.token.expires_at);
-    log.debug({ user: parsed.data.token.user.name, project: parsed.data.token.project?.name, expiresAt: parsed.data.token.expires_at }, 'keystone token issued');
+    log.debug({ user: parsed.data.token.user.name, project: parsed.data.token.project?.name, expiresAt: parsed.data.token.expires_at, ms: Date.now() - started }, 'keystone token issued');
     return { token, expiresAt: Number.isNaN(expiresAt) ? now() + 3_600_000 : expiresAt, body: parsed.data.token };
   };
 
@@ -152,6 +153,7 @@ export function createSession(options: SessionOptions): Session {
       for (let attempt = 0; ; attempt++) {
         const { token } = await current();
         let response: Response;
+        const started = Date.now();
         try {
           response = await doFetch(url, {
             method,
@@ -163,6 +165,7 @@ export function createSession(options: SessionOptions): Session {
         } catch (error) {
           throw new TransientError(`${request.step}: ${method} ${url}: ${(error as Error).message}`);
         }
+        log.debug({ step: request.step, method, path: new URL(url).pathname, status: response.status, ms: Date.now() - started }, 'openstack call');
         if (response.status === 401 && attempt === 0 && !streamed) {
           await response.body?.cancel();
           log.info({ step: request.step }, 'token refused (expired or revoked): re-authenticating once');

@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diskImageOf, sniffDiskFormat } from './disk-image.js';
 import type { BuildResult } from './packer.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'packuilon-disk-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const top = realpathSync(mkdtempSync(join(tmpdir(), 'packuilon-disk-')));
+const dir = join(top, 'repo');
+mkdirSync(dir);
+test.after(() => rmSync(top, { recursive: true, force: true }));
 const file = (name: string, head: Buffer | string) => {
   writeFileSync(join(dir, name), Buffer.concat([Buffer.from(head), Buffer.alloc(128)]));
   return join(dir, name);
@@ -40,4 +42,23 @@ test('the disk file: custom_data.disk_image (relative to the repo), else a qemu 
   assert.equal(await diskImageOf(result(null, { builderId: 'mitchellh.openstack', files: [] }), dir), undefined);
   assert.equal(await diskImageOf(result({ disk_image: 'disk.img' }, undefined, 1), dir), undefined);
   await assert.rejects(diskImageOf(result({ disk_image: 'disk.img', disk_format: 'zip' }), dir), /^Error: custom_data\.disk_format: "zip" is not a Glance disk format/);
+});
+
+test('a disk file outside the repo is refused, however it is named: absolute, ../, a symlink out, a directory, missing', async () => {
+  writeFileSync(join(top, 'secret.key'), 'not for Glance');
+  symlinkSync(join(top, 'secret.key'), join(dir, 'link.img'));
+  mkdirSync(join(dir, 'out'), { recursive: true });
+  for (const [named, pattern] of [
+    [join(top, 'secret.key'), /^Error: custom_data\.disk_image: .*secret\.key is outside the repo/],
+    ['../secret.key', /is outside the repo/],
+    ['out/../../secret.key', /is outside the repo/],
+    ['link.img', /is outside the repo/],
+    ['/etc/passwd', /is outside the repo/],
+    ['out', /is not a regular file/],
+    ['.', /is not a regular file/],
+    ['missing.img', /missing\.img does not exist/],
+  ] as const) {
+    await assert.rejects(diskImageOf(result({ disk_image: named }), dir), pattern, named);
+  }
+  await assert.rejects(diskImageOf(result(null, { builderId: 'transcend.qemu', files: [join(top, 'secret.key')] }), dir), /^Error: the qemu artifact: .* is outside the repo/);
 });

@@ -1,7 +1,7 @@
 // Which disk file a build made, when its artifact is a file and not an image
 // already in the cloud, and its Glance disk and container formats.
-import { open } from 'node:fs/promises';
-import { extname, isAbsolute, join } from 'node:path';
+import { open, realpath, stat } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import { manifestEntryOf, type BuildResult } from './packer.js';
 
 export interface DiskImage {
@@ -28,12 +28,28 @@ export async function diskImageOf(result: BuildResult, repo: string): Promise<Di
   const named = typeof custom.disk_image === 'string' && custom.disk_image ? custom.disk_image : undefined;
   const file = named ?? (first?.builderId === QEMU ? first.files[0] : undefined);
   if (!file) return undefined;
-  const path = isAbsolute(file) ? file : join(repo, file);
+  const path = await insideRepo(isAbsolute(file) ? file : join(repo, file), repo, named ? 'custom_data.disk_image' : 'the qemu artifact');
   const diskFormat = typeof custom.disk_format === 'string' && custom.disk_format ? custom.disk_format : await sniffDiskFormat(path);
   const containerFormat = typeof custom.container_format === 'string' && custom.container_format ? custom.container_format : 'bare';
   if (!DISK_FORMATS.has(diskFormat)) throw new Error(`custom_data.disk_format: ${JSON.stringify(diskFormat)} is not a Glance disk format (${[...DISK_FORMATS].join(', ')})`);
   if (!CONTAINER_FORMATS.has(containerFormat)) throw new Error(`custom_data.container_format: ${JSON.stringify(containerFormat)} is not a Glance container format (${[...CONTAINER_FORMATS].join(', ')})`);
   return { path, diskFormat, containerFormat };
+}
+
+/**
+ * The file, symlinks followed, must be a regular file in the repo (where the
+ * build writes): a build file must not be able to send any file of the
+ * runner (a key, a credential) to Glance.
+ */
+async function insideRepo(path: string, repo: string, what: string): Promise<string> {
+  const [real, root] = await Promise.all([realpath(path).catch(() => undefined), realpath(repo)]);
+  if (!real) throw new Error(`${what}: ${path} does not exist`);
+  const inside = relative(root, real);
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new Error(`${what}: ${path} is outside the repo ${repo}: the disk file must be written inside it (e.g. output_directory out/<key>/disk)`);
+  }
+  if (!(await stat(real)).isFile()) throw new Error(`${what}: ${path} is not a regular file`);
+  return real;
 }
 
 /** qcow2, vmdk, vdi by their magic; iso, vhd(x) by extension; raw otherwise. */

@@ -282,6 +282,15 @@ export async function runPipeline(chain: Chain, services: ChainServices, before:
       const kind = name.replace(/:.*/, '');
       stage(kind === 'pipeline' ? 'pipeline total' : kind, jobStart.get(name) ?? started, name);
     }
+    // Stages inside a job, from the tool's own log events (timed by the tool)
+    const event = /> (\{".*\})\s*$/.exec(line);
+    if (event) {
+      const fields = JSON.parse(event[1]!) as { msg?: string; seconds?: number; ms?: number };
+      const inner = fields.msg === 'disk image uploaded' && fields.seconds !== undefined ? ['upload', fields.seconds * 1000] as const
+        : fields.msg === 'ci promote applied' && fields.ms !== undefined ? ['promote: Glance', fields.ms] as const
+          : fields.msg === 'ci promote recorded in git' && fields.ms !== undefined ? ['promote: record', fields.ms] as const : undefined;
+      if (inner) stage(inner[0], Date.now() - Math.round(inner[1]), 'from the job log');
+    }
     const verdict = /^\s*(PASS|FAIL)\s+(\S.*?)\s*$/.exec(line);
     if (verdict) jobs[verdict[2]!] = verdict[1] as 'PASS' | 'FAIL';
   };

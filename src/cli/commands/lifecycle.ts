@@ -47,6 +47,7 @@ export function promoteCommand(action: 'promote' | 'reject' | 'rollback') {
       await recordLifecycle(report, { repo, remote: flow.loaded.config.repo.remote, outDir: flow.outDir ?? join(repo, 'out'), env: context.io.env, log: context.log });
     };
     let report: LifecycleReport;
+    const started = Date.now();
     try {
       const run = action === 'promote' ? promote(flow) : action === 'rollback' ? rollback(flow) : options.ifFailed ? rejectIfFailed(flow) : reject(flow);
       const done = await run;
@@ -62,7 +63,10 @@ export function promoteCommand(action: 'promote' | 'reject' | 'rollback') {
       if (partial) await record(partial).catch((e: Error) => context.log.error({ err: e.message }, 'recording the failed run failed'));
       throw error;
     }
+    const applied = Date.now();
+    context.log.info({ imageKey: key, action, status: report.status, changes: report.changes.length, ms: applied - started }, `${name} applied`);
     await record(report);
+    if (report.changes.length) context.log.info({ imageKey: key, action, ms: Date.now() - applied }, `${name} recorded in git`);
     print(context, report, options.json);
     return action === 'rollback' && report.nothing_to_roll_back?.length ? EXIT.retry : EXIT.ok;
   };
