@@ -1,5 +1,5 @@
 import type { ProfileInput, ProfileRef } from '../model.js';
-import { profileDigest, sameProfile } from '../shared/digest.js';
+import { digestProfileText, sameProfile } from '../shared/digest.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { assertUtf8Profile } from '../shared/profile-text.js';
@@ -38,8 +38,11 @@ export async function scanForChanges(options: {
   all?: boolean;
   /** Keep the text of changed profiles [true]; a baseline needs only digests, and 20,000 texts are 400 MB. */
   keepText?: boolean;
-  /** Called as soon as a changed profile is hashed, with its bytes (queue mode publishes while the rest downloads). */
-  onChanged?: (profile: ProfileRef, bytes: Buffer) => void;
+  /**
+   * Called as soon as a changed profile is hashed, with its bytes (queue mode publishes while the
+   * rest downloads), its text and the document parsed for the digest (undefined: not JSON).
+   */
+  onChanged?: (profile: ProfileRef, bytes: Buffer, parsed: { text: string; document: unknown }) => void;
   /** Called after each download (done or failed), with how many of how many. */
   onFetched?: (done: number, total: number) => void;
 }): Promise<ScanResult> {
@@ -73,13 +76,13 @@ export async function scanForChanges(options: {
       return;
     }
     // The digest of the content, not of its formatting; a record an earlier release made of the bytes still counts.
-    const digest = profileDigest(bytes);
+    const { digest, text, document } = digestProfileText(bytes);
     if (sameProfile(state.get(entry.name)?.digest, digest, bytes)) {
       result.unchanged.push({ entry, digest });
       return;
     }
-    options.onChanged?.({ name: entry.name, digest }, bytes);
-    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? bytes.toString('utf8') : '' } });
+    options.onChanged?.({ name: entry.name, digest }, bytes, { text, document });
+    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' } });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
   for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');

@@ -38,11 +38,12 @@ export interface ParsedInput {
 }
 
 /** Parse now, keep only the facts: 20,000 profile texts would be ~300 MB, their facts a few MB. */
-export function parseInput(profile: ProfileInput, messageId?: string): ParsedInput {
+/** `document`: the text already parsed (detect parses it once, for the digest). */
+export function parseInput(profile: ProfileInput, messageId?: string, document?: unknown): ParsedInput {
   const ref = { name: profile.name, digest: profile.digest };
   const byteDigest = sha256(profile.text);
   try {
-    return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { facts: parseProfile(profile.name, profile.text) } };
+    return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { facts: parseProfile(profile.name, profile.text, document) } };
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { error } };

@@ -7,13 +7,18 @@ import { ProfileDocument } from './schema.js';
 /** Key parts end up in paths, image names and shell commands: a conservative charset. */
 export const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
-/** Parse a profile's text into the facts we use. Throws InputError naming the profile and field. */
-export function parseProfile(name: string, text: string): ProfileFacts {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(name, '', `not valid JSON: ${(error as Error).message}`);
+/**
+ * Parse a profile's text into the facts we use. Throws InputError naming the profile and field.
+ * `alreadyParsed`: JSON.parse(text) when the caller has it (undefined: parse here).
+ */
+export function parseProfile(name: string, text: string, alreadyParsed?: unknown): ProfileFacts {
+  let document: unknown = alreadyParsed;
+  if (document === undefined) {
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new InputError(name, '', `not valid JSON: ${(error as Error).message}`);
+    }
   }
   const parsed = ProfileDocument.safeParse(document);
   if (!parsed.success) {

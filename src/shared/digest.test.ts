@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, profileDigest, sameProfile, sha256 } from './digest.js';
+import { canonicalJson, canonicalText, digestProfileText, profileDigest, sameProfile, sha256 } from './digest.js';
 
 const digestOf = (text: string) => profileDigest(Buffer.from(text));
 
@@ -42,6 +42,52 @@ describe('profile digests: the content, not its formatting', () => {
 
   it('canonical JSON sorts keys at every level, no whitespace', () => {
     assert.equal(canonicalJson({ b: { d: 1, c: [{ f: 1, e: 2 }] }, a: 'x' }), '{"a":"x","b":{"c":[{"e":2,"f":1}],"d":1}}');
+  });
+
+  it('the fast form is the reference form, byte for byte: sorted or not, index-like keys, unicode, numbers, nesting', () => {
+    const cases: unknown[] = [
+      { a: 1, b: { c: [1, { e: 2, d: 3 }], z: null }, y: 'x' },
+      { b: 1, a: 2 },
+      { a: { b: { c: { e: 1, d: 2 } } } },
+      { '10': 'ten', '9': 'nine', a: 'a', '': 'empty', '01': 'not an index' },
+      [{ '0': 1 }, { x: 1 }],
+      { 'é': 1, e: 2, 'Z': 3, '\u{1F600}': 4, '\uFFFF': 5, '\uD800x': 6 },
+      { n: [-0, 1e21, 1.5e-7, 0.1, 123456789012345680000, -1], s: 'quote " backslash \\ control \u0001 line \u2028' },
+      [], {}, 'text', 42, null, true, [[[]], [{}]],
+    ];
+    // and random documents with keys out of order at random depths
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const make = (depth: number): unknown => {
+      const r = random();
+      if (depth > 4 || r < 0.3) return r < 0.1 ? null : r < 0.2 ? Math.round(random() * 1000) : `v${Math.round(random() * 99)}`;
+      if (r < 0.45) return Array.from({ length: Math.floor(random() * 4) }, () => make(depth + 1));
+      const keys = Array.from({ length: Math.floor(random() * 6) }, () => (random() < 0.1 ? String(Math.floor(random() * 20)) : `k${Math.floor(random() * 30)}`));
+      return Object.fromEntries(keys.map((key) => [key, make(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) cases.push(make(0));
+    for (const value of cases) {
+      const parsed = JSON.parse(JSON.stringify(value)) as unknown;
+      assert.equal(canonicalText(parsed), canonicalJson(parsed), JSON.stringify(value));
+    }
+  });
+
+  it('digestProfileText gives profileDigest\'s digest, the text and the parsed document, for JSON and not', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    for (const text of [JSON.stringify(base, null, 2), '{"b":1,"a":[{"d":1,"c":2}]}', 'not json', '', deep, '"é"']) {
+      const bytes = Buffer.from(text);
+      const got = digestProfileText(bytes);
+      assert.equal(got.digest, profileDigest(bytes), text.slice(0, 40));
+      assert.equal(got.text, text);
+      let expected: unknown;
+      try {
+        expected = JSON.parse(text);
+      } catch {
+        expected = undefined;
+      }
+      if (text === deep) assert.ok(Array.isArray(got.document)); // too deep for deepEqual
+      else assert.deepEqual(got.document, expected);
+    }
   });
 
   it('a record of the bytes (an earlier release) still matches the same bytes, and only them', () => {

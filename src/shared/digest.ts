@@ -23,13 +23,80 @@ export function profileDigest(bytes: Uint8Array, text?: string): Digest {
   return sha256(canonicalOf(bytes, text) ?? bytes);
 }
 
+/** profileDigest, with the text and the parsed document kept (undefined when not JSON), so a caller does not parse it again. */
+export function digestProfileText(bytes: Uint8Array): { digest: Digest; text: string; document: unknown } {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    return { digest: sha256(bytes), text, document: undefined };
+  }
+  let canonical: string | undefined;
+  try {
+    canonical = canonicalText(document);
+  } catch {
+    // nested too deep to walk: digested as bytes, as profileDigest does
+  }
+  return { digest: canonical === undefined ? sha256(bytes) : sha256(canonical), text, document };
+}
+
 /** Parse, sort, serialise; undefined for bytes that are not JSON (or nest too deep to walk). */
 export function canonicalOf(bytes: Uint8Array, text?: string): string | undefined {
   try {
-    return canonicalJson(JSON.parse(text ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
+    return canonicalText(JSON.parse(text ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * canonicalJson's output, by the engine's own JSON.stringify over the value
+ * with its keys in order (1.7× faster on the bench site: no string built
+ * piece by piece). Pan writes nlists sorted, so a profile's objects are
+ * usually in order already and nothing is copied. An index-like key ("7")
+ * would be enumerated first by the engine whatever the order: the walk then
+ * gives up and canonicalJson does the whole value.
+ */
+export function canonicalText(value: unknown): string {
+  const ordered = inKeyOrder(value);
+  return ordered === undefined ? canonicalJson(value) : JSON.stringify(ordered);
+}
+
+/** The value with every object's keys sorted (the same objects where they already are); undefined at an index-like key. */
+function inKeyOrder(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item = inKeyOrder(value[index]);
+      if (item === undefined) return undefined;
+      if (item !== value[index]) (copy ??= value.slice())[index] = item;
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let sorted = true;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    const first = key.charCodeAt(0);
+    if (first >= 48 && first <= 57 && /^(?:0|[1-9]\d*)$/.test(key)) return undefined;
+    if (index > 0 && keys[index - 1]! > key) sorted = false;
+  }
+  if (!sorted) keys.sort();
+  let copy: Record<string, unknown> | undefined = sorted ? undefined : {};
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    const item = inKeyOrder(record[key]);
+    if (item === undefined) return undefined;
+    if (!copy && item !== record[key]) {
+      copy = {};
+      for (let before = 0; before < index; before++) copy[keys[before]!] = record[keys[before]!];
+    }
+    if (copy) copy[key] = item;
+  }
+  return copy ?? record;
 }
 
 /**
@@ -42,6 +109,7 @@ export function sameProfile(recorded: string | undefined, digest: Digest, bytes:
   return recorded === digest || recorded === sha256(bytes);
 }
 
+/** The reference form: keys sorted by UTF-16 code unit, JSON.stringify's strings and numbers. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) {
