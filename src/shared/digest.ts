@@ -20,33 +20,23 @@ export function gitBlobId(content: string): string {
  * JSON (rejected later, naming the profile) are digested as they are.
  */
 export function profileDigest(bytes: Uint8Array, text?: string): Digest {
-  return sha256(canonicalOf(bytes, text) ?? bytes);
+  return digestProfileText(bytes, text).digest;
 }
 
 /** profileDigest, with the text and the parsed document kept (undefined when not JSON), so a caller does not parse it again. */
-export function digestProfileText(bytes: Uint8Array): { digest: Digest; text: string; document: unknown } {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+export function digestProfileText(bytes: Uint8Array, known?: string): { digest: Digest; text: string; document: unknown } {
+  const text = known ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch {
     return { digest: sha256(bytes), text, document: undefined };
   }
-  let canonical: string | undefined;
   try {
-    canonical = canonicalText(document);
+    return { digest: sha256(canonicalText(document)), text, document };
   } catch {
-    // nested too deep to walk: digested as bytes, as profileDigest does
-  }
-  return { digest: canonical === undefined ? sha256(bytes) : sha256(canonical), text, document };
-}
-
-/** Parse, sort, serialise; undefined for bytes that are not JSON (or nest too deep to walk). */
-export function canonicalOf(bytes: Uint8Array, text?: string): string | undefined {
-  try {
-    return canonicalText(JSON.parse(text ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
-  } catch {
-    return undefined;
+    // nested too deep to walk: digested as bytes
+    return { digest: sha256(bytes), text, document };
   }
 }
 

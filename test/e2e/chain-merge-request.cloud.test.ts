@@ -7,21 +7,18 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { sharedOpenstack } from '../support/openstack.js';
-import { sharedRabbit } from '../support/rabbit.js';
 import { tempDir, git } from '../support/git-repos.js';
 import { runCli } from '../support/cli.js';
 import { startFakeGitlab, type FakeGitlab } from '../support/fake-gitlab.js';
 import { ensureFreshBundle } from '../support/bundle.js';
-import { CHAIN_KEY, changeProfile, glanceAs, runPipeline, setUpChain, type Chain, type ChainServices } from '../support/chain.js';
+import { CHAIN_KEY, changeProfile, glanceAs, openChainSuite, runPipeline, type Chain, type ChainServices, type ChainSuite } from '../support/chain.js';
 
 const TOKEN = 'glpat-chain-secret';
 const BRANCH = `packuilon/${CHAIN_KEY}`;
 
 describe('the chain in merge-request mode: nothing builds before the merge', () => {
   const root = tempDir('packuilon-chain-mr-');
-  let openstack: Awaited<ReturnType<typeof sharedOpenstack>>;
-  let rabbit: Awaited<ReturnType<typeof sharedRabbit>>;
+  let suite: ChainSuite | undefined;
   let gitlab: FakeGitlab;
   let services: ChainServices;
   let chain: Chain;
@@ -30,9 +27,8 @@ describe('the chain in merge-request mode: nothing builds before the merge', () 
 
   before(async () => {
     ensureFreshBundle();
-    [openstack, rabbit] = await Promise.all([sharedOpenstack(), sharedRabbit()]);
-    services = { amqpUrl: rabbit.url, openstack: openstack.info };
-    chain = await setUpChain(root.path, services, { imagePrefix: `chainmr${process.pid}-` });
+    suite = await openChainSuite(root.path, `chainmr${process.pid}-`);
+    ({ services, chain } = suite);
     gitlab = await startFakeGitlab({ token: TOKEN, project: 'cloud/images', bareRepo: chain.remote });
     const file = join(chain.repo, 'packuilon.yaml');
     const config = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -43,8 +39,7 @@ describe('the chain in merge-request mode: nothing builds before the merge', () 
   });
   after(async () => {
     await gitlab?.close();
-    await chain?.close();
-    await Promise.all([rabbit?.release(), openstack?.release()]);
+    await suite?.close();
     root.remove();
   });
 
@@ -74,7 +69,7 @@ describe('the chain in merge-request mode: nothing builds before the merge', () 
     assert.equal(pipeline.jobs.plan, 'PASS', log);
     assert.deepEqual(Object.keys(pipeline.jobs).filter((job) => job.includes('build:') || job === 'images'), [], log);
     assert.match(log, new RegExp(`plan +> build +${CHAIN_KEY}`), 'the plan names what the merge would build');
-    assert.deepEqual(await glanceAs(openstack.info, 'image-admin').list({ packuilon_commit: requestHead }), [], 'no image before the merge');
+    assert.deepEqual(await glanceAs(services.openstack, 'image-admin').list({ packuilon_commit: requestHead }), [], 'no image before the merge');
   });
 
   it('merged, the default branch builds the image and uploads it to Glance', { timeout: 900_000 }, async () => {
@@ -85,7 +80,7 @@ describe('the chain in merge-request mode: nothing builds before the merge', () 
     const pipeline = await runPipeline(chain, services, mainBefore, {});
     const log = pipeline.pipelineLog;
     assert.equal(pipeline.jobs[`[images] -> build:${CHAIN_KEY}`], 'PASS', log);
-    const found = await glanceAs(openstack.info, 'image-admin').list({ packuilon_commit: requestHead });
+    const found = await glanceAs(services.openstack, 'image-admin').list({ packuilon_commit: requestHead });
     assert.equal(found.length, 1, JSON.stringify(found));
     assert.equal(found[0]!.name, chain.imageName);
   });

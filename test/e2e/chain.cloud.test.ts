@@ -8,17 +8,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runCli } from '../support/cli.js';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { sharedOpenstack } from '../support/openstack.js';
-import { sharedRabbit } from '../support/rabbit.js';
 import { tempDir, git } from '../support/git-repos.js';
-import { CHAIN_KEY, CHAIN_PROFILE, FAILING_TASK, ROCKY_KEY, ROCKY_PROFILE, ROCKY_TEMPLATE, chainHistory, glanceAs, runChain, runPipeline, seedPreviousImage, setUpChain, type Chain, type ChainRun, type ChainServices } from '../support/chain.js';
+import { CHAIN_KEY, CHAIN_PROFILE, FAILING_TASK, ROCKY_KEY, ROCKY_PROFILE, ROCKY_TEMPLATE, chainHistory, glanceAs, openChainSuite, runChain, runPipeline, seedPreviousImage, type Chain, type ChainRun, type ChainServices, type ChainSuite } from '../support/chain.js';
 import { ensureFreshBundle } from '../support/bundle.js';
 
 
 describe('the chain: profile change → detect → RabbitMQ → consume → push → gitlab-ci-local → plan → build → test → promote → record', () => {
   const root = tempDir('packuilon-chain-');
-  let openstack: Awaited<ReturnType<typeof sharedOpenstack>>;
-  let rabbit: Awaited<ReturnType<typeof sharedRabbit>>;
+  let suite: ChainSuite | undefined;
   let services: ChainServices;
   let chain: Chain;
   let run: ChainRun;
@@ -26,14 +23,12 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
 
   before(async () => {
     ensureFreshBundle();
-    [openstack, rabbit] = await Promise.all([sharedOpenstack(), sharedRabbit()]);
-    services = { amqpUrl: rabbit.url, openstack: openstack.info };
-    chain = await setUpChain(root.path, services, { imagePrefix: `chain${process.pid}-` });
-    previous = await seedPreviousImage(chain, openstack.info);
+    suite = await openChainSuite(root.path, `chain${process.pid}-`);
+    ({ services, chain } = suite);
+    previous = await seedPreviousImage(chain, services.openstack);
   });
   after(async () => {
-    await chain?.close();
-    await Promise.all([rabbit?.release(), openstack?.release()]);
+    await suite?.close();
     root.remove();
   });
 
@@ -57,7 +52,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
   });
 
   it('test + promote: the previous image of the name is warehoused, tenant-b moves to the new one, the record lands', { timeout: 900_000 }, async () => {
-    const admin = glanceAs(openstack.info, 'image-admin');
+    const admin = glanceAs(services.openstack, 'image-admin');
     const record = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string | null; image_name: string }[] };
     const ids = record.builds.map((b) => b.image_id);
     assert.ok(ids.every((id) => id && /^[0-9a-f-]{36}$/.test(id)), `the build uploaded to Glance: ${JSON.stringify(record)}`);
@@ -67,7 +62,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     assert.deepEqual(found.map((i) => i.id).sort(), [...ids].sort() as string[]);
     const current = await admin.get(ids[0]!);
     assert.equal(current.name, chain.imageName);
-    assert.deepEqual((await admin.members(current.id)).map((m) => [m.member_id, m.status]), [[openstack.info.projects['tenant-b'], 'accepted']]);
+    assert.deepEqual((await admin.members(current.id)).map((m) => [m.member_id, m.status]), [[services.openstack.projects['tenant-b'], 'accepted']]);
     const old = await admin.get(previous);
     assert.match(old.name ?? '', new RegExp(`^warehoused-${chain.imageName}-\\d\\d-\\d\\d-\\d{4}-`));
     assert.equal(old.status, 'deactivated');
@@ -76,7 +71,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
   });
 
   it('the image test fails: the new image becomes broken-… and private; the current image and its members are untouched', { timeout: 900_000 }, async () => {
-    const admin = glanceAs(openstack.info, 'image-admin');
+    const admin = glanceAs(services.openstack, 'image-admin');
     const promoted = JSON.parse(readFileSync(join(chain.repo, 'out', CHAIN_KEY, 'build.json'), 'utf8')) as { builds: { image_id: string }[] };
     const current = promoted.builds[0]!.image_id;
     // this image's own Rally task (templates/rally/<key>.yaml wins over rally.task), failing its SLA
@@ -101,7 +96,7 @@ describe('the chain: profile change → detect → RabbitMQ → consume → push
     const still = await admin.get(current);
     assert.equal(still.name, chain.imageName);
     assert.equal(still.status, 'active');
-    assert.deepEqual((await admin.members(current)).map((m) => [m.member_id, m.status]), [[openstack.info.projects['tenant-b'], 'accepted']]);
+    assert.deepEqual((await admin.members(current)).map((m) => [m.member_id, m.status]), [[services.openstack.projects['tenant-b'], 'accepted']]);
     const history = JSON.stringify(await chainHistory(chain));
     for (const needle of [failed.commit, candidate.id, 'reject']) assert.ok(history.includes(needle), `${needle} in ${history}`);
 

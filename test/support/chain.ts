@@ -14,7 +14,8 @@ import { git, gitEnv } from './git-repos.js';
 import { startAquilonServer } from './aquilon-server.js';
 import { createGlance, createSession, resolveCredentials, type ImageStore } from '../../src/openstack/index.js';
 import { silentLogger } from '../../src/shared/log.js';
-import { openrc, type OpenstackInfo } from './openstack.js';
+import { openrc, sharedOpenstack, type OpenstackInfo } from './openstack.js';
+import { sharedRabbit } from './rabbit.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const EXAMPLE = join(ROOT, 'examples', 'site', 'profiles');
@@ -149,6 +150,27 @@ export async function setUpChain(root: string, services: ChainServices, options:
     throw error;
   }
   return chain;
+}
+
+/** A test file's chain: the run's shared RabbitMQ and Keystone + Glance, and a chain in `root` on them. */
+export interface ChainSuite {
+  services: ChainServices;
+  chain: Chain;
+  /** Stops the chain's Aquilon server, releases the shared services. */
+  close(): Promise<void>;
+}
+
+export async function openChainSuite(root: string, imagePrefix: string): Promise<ChainSuite> {
+  const [openstack, rabbit] = await Promise.all([sharedOpenstack(), sharedRabbit()]);
+  const release = () => Promise.all([rabbit.release(), openstack.release()]).then(() => undefined);
+  const services = { amqpUrl: rabbit.url, openstack: openstack.info };
+  try {
+    const chain = await setUpChain(root, services, { imagePrefix });
+    return { services, chain, close: () => chain.close().then(release) };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
 
 /**

@@ -170,7 +170,7 @@ async function setUpKeystone(dir: string, authUrl: string): Promise<void> {
 async function setUpGlance(dir: string, port: number, authUrl: string, tokenCacheSeconds: number): Promise<void> {
   const gdir = join(dir, 'glance');
   for (const sub of ['images', 'staging', 'lock']) await mkdir(join(gdir, sub), { recursive: true });
-  const fill = (text: string) => text.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@KEYSTONE_URL@', authUrl).replace(/^token_cache_time = \d+$/m, `token_cache_time = ${tokenCacheSeconds}`);
+  const fill = (text: string) => text.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@KEYSTONE_URL@', authUrl).replaceAll('@TOKEN_CACHE@', String(tokenCacheSeconds));
   for (const file of ['glance-api.conf', 'glance-api-paste.ini', 'policy.yaml']) {
     await writeFile(join(gdir, file), fill(await readFile(join(HERE, file), 'utf8')));
   }
