@@ -17,8 +17,7 @@
 # The generated site is cached under .tmp/bench/ (keyed by its parameters and gen-site.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -d node_modules ]] || npm ci --no-audit --no-fund
-npm run --silent build
+bash scripts/setup.sh --bench # installs what is missing (a no-op when all is there), then builds
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME="Packuilon Bench" GIT_AUTHOR_EMAIL=bench@example.org
 export GIT_COMMITTER_NAME="Packuilon Bench" GIT_COMMITTER_EMAIL=bench@example.org

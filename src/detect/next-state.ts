@@ -13,8 +13,8 @@ export function applyScan(state: DetectorState, scan: ScanResult): void {
     const listed = new Set(scan.matched.map((entry) => entry.name));
     for (const name of [...state.names()]) if (!listed.has(name)) state.delete(name);
   }
-  for (const { entry, digest } of scan.unchanged) {
-    state.set(entry.name, { mtime: entry.mtime, digest, outcome: state.get(entry.name)?.outcome ?? 'unchanged' });
+  for (const { entry, digest, bytes } of scan.unchanged) {
+    state.set(entry.name, { mtime: entry.mtime, digest, outcome: state.get(entry.name)?.outcome ?? 'unchanged', bytes });
   }
   for (const { entry } of scan.bad) state.set(entry.name, { mtime: entry.mtime, digest: '', outcome: 'rejected' });
 }

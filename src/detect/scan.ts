@@ -1,5 +1,5 @@
 import type { ProfileInput, ProfileRef } from '../model.js';
-import { digestProfileText, sameProfile } from '../shared/digest.js';
+import { bytesDigest, digestProfileText, sameProfile } from '../shared/digest.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { assertUtf8Profile } from '../shared/profile-text.js';
@@ -16,10 +16,10 @@ export interface ScanResult {
   /** How many matched entries the state knows: fewer than its size means some left the index. */
   known: number;
   invalid: string[];
-  /** Content differs from the state (or is new): oldest first, so the newest wins per image. */
-  changed: { entry: IndexEntry; profile: ProfileInput }[];
+  /** Content differs from the state (or is new): oldest first, so the newest wins per image. `bytes`: their bytesDigest, for the state. */
+  changed: { entry: IndexEntry; profile: ProfileInput; bytes: string }[];
   /** A recompile: new mtime, same digest. */
-  unchanged: { entry: IndexEntry; digest: string }[];
+  unchanged: { entry: IndexEntry; digest: string; bytes: string }[];
   /** Unreadable as served (e.g. a corrupt .gz): handled as bad input. */
   bad: { entry: IndexEntry; error: InputError }[];
   /** Could not be downloaded now: not recorded, retried next pass. */
@@ -75,14 +75,21 @@ export async function scanForChanges(options: {
       result.bad.push({ entry, error: error as InputError });
       return;
     }
+    const recorded = state.get(entry.name);
+    const exact = bytesDigest(bytes);
+    // The bytes last seen again (a recompile that changed nothing): no need to parse them.
+    if (recorded?.bytes === exact && recorded.digest !== '') {
+      result.unchanged.push({ entry, digest: recorded.digest, bytes: exact });
+      return;
+    }
     // The digest of the content, not of its formatting; a record an earlier release made of the bytes still counts.
     const { digest, text, document } = digestProfileText(bytes);
-    if (sameProfile(state.get(entry.name)?.digest, digest, bytes)) {
-      result.unchanged.push({ entry, digest });
+    if (sameProfile(recorded?.digest, digest, bytes)) {
+      result.unchanged.push({ entry, digest, bytes: exact });
       return;
     }
     options.onChanged?.({ name: entry.name, digest }, bytes, { text, document });
-    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' } });
+    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' }, bytes: exact });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
   for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');

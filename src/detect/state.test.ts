@@ -89,6 +89,46 @@ describe('detector state: snapshot + journal', () => {
     }
   });
 
+  it('keeps a bytes digest when there is one, and reads records of earlier releases without it (v2)', async () => {
+    const dir = tempDir();
+    try {
+      const bytes = 'AbCdEfGhIjKlMnOpQrStUv';
+      writeFileSync(
+        join(dir.path, 'detector-state.tsv'),
+        '# packuilon detector state v2 generation 4: name\tmtime\tdigest\toutcome\nold.json\t5\tsha256:5\tpublished\n',
+      );
+      const file = await readState(dir.path);
+      assert.deepEqual(file.state.get('old.json'), { mtime: '5', digest: 'sha256:5', outcome: 'published' });
+      file.state.set('new.json', { ...entry('6'), bytes });
+      await saveState(dir.path, file);
+      assert.match(readFileSync(join(dir.path, 'detector-state.journal'), 'utf8'), /\nnew\.json\t6\tsha256:6\tcommitted\tAbCdEfGhIjKlMnOpQrStUv\n$/);
+      const again = await readState(dir.path);
+      assert.deepEqual(again.state.get('new.json'), { ...entry('6'), bytes });
+      // A rewritten snapshot says v3 and keeps both kinds of record.
+      for (let i = 0; i < 1500; i++) again.state.set(`h${i}.json`, entry('7'));
+      await saveState(dir.path, again);
+      const snapshot = readFileSync(join(dir.path, 'detector-state.tsv'), 'utf8');
+      assert.match(snapshot, /^# packuilon detector state v3 generation 5: name\tmtime\tdigest\toutcome\tbytes\n/);
+      const third = await readState(dir.path);
+      assert.deepEqual(third.state.get('new.json'), { ...entry('6'), bytes });
+      assert.deepEqual(third.state.get('old.json'), { mtime: '5', digest: 'sha256:5', outcome: 'published' });
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses records with a fourth field that is no bytes digest, or an unknown outcome', async () => {
+    for (const record of ['5\tsha256:5\tpublished\tshort', '5\tsha256:5\tnonsense\tAbCdEfGhIjKlMnOpQrStUv', '5\tsha256:5', '5']) {
+      const dir = tempDir();
+      try {
+        writeFileSync(join(dir.path, 'detector-state.tsv'), `# packuilon detector state v3 generation 1: name\tmtime\tdigest\toutcome\tbytes\nx.json\t${record}\n`);
+        await assert.rejects(readState(dir.path), (error: unknown) => error instanceof ConfigError && /detector-state\.tsv:2: detector state is damaged/.test(error.message), record);
+      } finally {
+        dir.remove();
+      }
+    }
+  });
+
   it('refuses a damaged snapshot with a way out', async () => {
     const dir = tempDir();
     try {

@@ -1,6 +1,7 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../shared/fs.js';
+import { BYTES_DIGEST_LENGTH } from '../shared/digest.js';
 import { ConfigError } from '../shared/errors.js';
 
 /** What the detector last handed on for a profile. A cache: git and the broker hold the truth. */
@@ -9,10 +10,12 @@ export interface ProfileState {
   digest: string;
   /** committed / unchanged: in git; published: confirmed by the broker; rejected / skipped: handled, not retried until it changes. */
   outcome: 'committed' | 'unchanged' | 'published' | 'rejected' | 'skipped' | 'baseline';
+  /** bytesDigest of the bytes last seen (absent in records of earlier releases): same bytes, same content. */
+  bytes?: string;
 }
 
 /**
- * Profile name → its record, kept as the state file's text (`mtime\tdigest\toutcome`),
+ * Profile name → its record, kept as the state file's text (`mtime\tdigest\toutcome[\tbytes]`),
  * changed in place during a pass with the first value of each changed name
  * remembered: 20,000 hosts are read and compared every pass, and saving then
  * touches only what changed.
@@ -35,8 +38,8 @@ export class DetectorState {
   get(name: string): ProfileState | undefined {
     const text = this.records.get(name);
     if (text === undefined) return undefined;
-    const [mtime = '', digest = '', outcome] = text.split('\t');
-    return { mtime, digest, outcome: outcome as ProfileState['outcome'] };
+    const [mtime = '', digest = '', outcome, bytes] = text.split('\t');
+    return { mtime, digest, outcome: outcome as ProfileState['outcome'], ...(bytes ? { bytes } : {}) };
   }
 
   set(name: string, record: ProfileState): void {
@@ -93,8 +96,12 @@ export class DetectorState {
       this.records.delete(name);
       return true;
     }
-    const last = text.lastIndexOf('\t');
-    if (last < 0 || text.indexOf('\t') === last || !OUTCOMES.has(text.slice(last + 1))) return false;
+    // mtime \t digest \t outcome, and since v3 \t bytes
+    const second = text.indexOf('\t', text.indexOf('\t') + 1);
+    if (second < 0) return false;
+    const third = text.indexOf('\t', second + 1);
+    if (!OUTCOMES.has(third < 0 ? text.slice(second + 1) : text.slice(second + 1, third))) return false;
+    if (third >= 0 && text.length - third - 1 !== BYTES_DIGEST_LENGTH) return false;
     this.records.set(name, text);
     return true;
   }
@@ -104,8 +111,8 @@ export class DetectorState {
   }
 }
 
-function formatRecord({ mtime, digest, outcome }: ProfileState): string {
-  return `${mtime}\t${digest}\t${outcome}`;
+function formatRecord({ mtime, digest, outcome, bytes }: ProfileState): string {
+  return bytes ? `${mtime}\t${digest}\t${outcome}\t${bytes}` : `${mtime}\t${digest}\t${outcome}`;
 }
 
 /** The state as read, with what saving needs to write only the difference. */
@@ -120,7 +127,7 @@ export interface StateFile {
 
 const SNAPSHOT = 'detector-state.tsv';
 const JOURNAL = 'detector-state.journal';
-const SNAPSHOT_HEADER = /^# packuilon detector state v([12]) generation (\d+): name\tmtime\tdigest\toutcome$/;
+const SNAPSHOT_HEADER = /^# packuilon detector state v([123]) generation (\d+): name\tmtime\tdigest\toutcome(?:\tbytes)?$/;
 const JOURNAL_HEADER = /^# packuilon detector journal generation (\d+)$/;
 const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'rejected', 'skipped', 'baseline']);
 
@@ -173,8 +180,8 @@ export async function saveState(stateDir: string, file: StateFile): Promise<void
     return;
   }
   const generation = file.generation + 1;
-  // v2: digests of canonical JSON (v1 held digests of the bytes).
-  const lines = [`# packuilon detector state v2 generation ${generation}: name\tmtime\tdigest\toutcome`];
+  // v2: digests of canonical JSON (v1 held digests of the bytes); v3: a bytes digest may follow the outcome.
+  const lines = [`# packuilon detector state v3 generation ${generation}: name\tmtime\tdigest\toutcome\tbytes`];
   lines.push(...next.lines());
   lines.push('');
   await writeFileAtomic(join(stateDir, SNAPSHOT), lines.join('\n'));

@@ -41,11 +41,12 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     await updateDeparted(loaded.paths.stateDir, departed, { left, listed: indexNames });
     applyScan(state, scan);
     const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
+    const seenBytes = new Map(scan.changed.map(({ entry, bytes }) => [entry.name, bytes]));
     const rerendered = await rerendering;
     if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
     let rendered: Awaited<ReturnType<typeof processProfiles>> | undefined;
     if (options.baseline) {
-      for (const { entry, profile } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline' });
+      for (const { entry, profile, bytes } of scan.changed) state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'baseline', bytes });
     } else if (scan.changed.length > 0) {
       const result = await processProfiles({
         inputs: scan.changed.map(({ profile }) => parsedInputs.get(profile.name)!),
@@ -62,7 +63,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
-        state.set(outcome.profile, { mtime: mtimes.get(outcome.profile)!, digest: outcome.digest, outcome: outcome.outcome });
+        const bytes = seenBytes.get(outcome.profile);
+        state.set(outcome.profile, { mtime: mtimes.get(outcome.profile)!, digest: outcome.digest, outcome: outcome.outcome, ...(bytes ? { bytes } : {}) });
         if (outcome.outcome === 'committed') report.committed++;
         else if (outcome.outcome === 'rejected') report.rejected++;
         else if (outcome.outcome === 'skipped') report.skipped++;

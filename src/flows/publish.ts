@@ -72,18 +72,22 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     const report = { ...reportOf(scan, false), published: 0 };
     // A broker that cannot be reached fails the pass as one error; nothing is recorded.
     if (scan.changed.length > 0) await connecting;
-    for (const { entry, profile } of scan.changed) {
+    for (const { entry, profile, bytes } of scan.changed) {
       try {
         await confirms.get(entry.name);
-        state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published' });
+        state.set(entry.name, { mtime: entry.mtime, digest: profile.digest, outcome: 'published', bytes });
         report.published++;
       } catch (error) {
         // Not confirmed: the old record stays, the next pass publishes it again.
         report.failed.push({ profile: entry.name, error: (error as Error).message });
       }
     }
+    // Every confirm is in: the broker connection closes while the state is written.
+    source.close();
+    const closing = connecting.then((publisher) => publisher.close(), () => undefined);
     await saveState(loaded.paths.stateDir, stateFile);
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
+    await closing;
     return report;
   } finally {
     source.close();

@@ -6,6 +6,16 @@ export function sha256(content: string | Uint8Array): Digest {
   return `sha256:${createHash('sha256').update(content).digest('hex')}`;
 }
 
+/**
+ * A short digest of exact bytes (132 bits of sha256, base64url): the state
+ * remembers it so a recompile that wrote the same bytes is known unchanged
+ * without parsing and canonicalising the profile (~20× the cost of hashing).
+ */
+export function bytesDigest(content: Uint8Array): string {
+  return createHash('sha256').update(content).digest('base64url').slice(0, BYTES_DIGEST_LENGTH);
+}
+export const BYTES_DIGEST_LENGTH = 22;
+
 /** The id git gives a blob with these bytes, to compare without asking git. */
 export function gitBlobId(content: string): string {
   const bytes = Buffer.from(content, 'utf8');

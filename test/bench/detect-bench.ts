@@ -43,6 +43,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { connect } from 'amqplib';
 import { generateSite, hash32, INDEX_NAME, mutateSite, PROFILE_MATCH, writeRepoMaps } from './gen-site.js';
+import { prepareSeed, seedUnavailable, type SeedCdb2rabbit } from './seed-cdb2rabbit.js';
 import { logTimeline, newestCpuProfile, summariseCpuProfile, summariseGitLog, writeGitShim } from './profile-summary.js';
 import { startAquilonServer, type AquilonServer } from '../support/aquilon-server.js';
 import { startRabbit, type Rabbit } from '../support/rabbit.js';
@@ -63,12 +64,12 @@ const PRELOAD = pathToFileURL(join(ROOT, 'test', 'bench', 'rss-preload.mjs')).hr
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 const HEADER_PROFILE = 'packuilon-profile';
 
-/** The seed's cdb2rabbit on this machine, for reference (it cannot run here: no pika). */
-const SEED_CDB2RABBIT = { k10: 4.2, k1000: 5.8 };
+/** Queue mode against the seed's cdb2rabbit, run side by side (issue 12, item 9). */
+const SEED_RATIO_TARGET = 30;
 const TARGETS = {
   directSeconds: 3,
   directRssMb: 300,
-  queueK10Seconds: 0.15,
+  queueK10Seconds: 0.2, // issue 12, item 9: "about 0.2 s"
   queueK1000Seconds: 0.6,
 };
 
@@ -196,6 +197,8 @@ interface Change {
   changedElsewhere: string[];
   /** New mtime, same bytes, matching: fetched, no commit. */
   touchedMatching: number;
+  /** Every file the change wrote. */
+  names: string[];
 }
 
 /**
@@ -226,6 +229,7 @@ function applyChange(site: SiteCache, k: number, matcher: (name: string) => bool
     changed: changed.filter(matcher),
     changedElsewhere: changed.filter((n) => !matcher(n)),
     touchedMatching: [...touched].filter(matcher).length,
+    names: [...changed, ...touched],
   };
 }
 
@@ -273,6 +277,8 @@ interface ScenarioResult {
   scenario: Scenario;
   runs: RunResult[];
   matched: number;
+  /** Queue mode: the seed's cdb2rabbit on the same change, one run after each of ours. */
+  seed?: { seconds: number[]; messages: number[]; expected: number };
 }
 
 function groupsFor(site: SiteCache): Group[] {
@@ -511,6 +517,19 @@ async function runScenario(
   };
 }
 
+/** The seed's cdb2rabbit on the scenario's change: seconds and the messages it published (body only: counted). */
+async function runSeedScenario(scenario: Scenario, site: SiteCache, seed: SeedCdb2rabbit, queue: QueueTools): Promise<{ seconds: number; messages: number; expected: number }> {
+  restoreSite(site);
+  const change = applyChange(site, scenario.k, (name) => name.includes(scenario.group.match), scenario.group.matchingOnly);
+  await queue.purge(seed.queue);
+  syncDisks();
+  const run = await seed.run(change.names);
+  restoreSite(site);
+  if (run.code !== 0) throw new Error(`seed cdb2rabbit exited ${run.code}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const { count } = await queue.drain(seed.queue);
+  return { seconds: run.seconds, messages: count, expected: change.changed.length };
+}
+
 // ---------------------------------------------------------------- interleaved A/B (BENCH_AB)
 
 async function runAb(
@@ -563,11 +582,12 @@ async function profileScenario(scenario: Scenario, site: SiteCache, env: Record<
   mkdirSync(dir, { recursive: true });
   const shimDir = writeGitShim(join(BENCH_DIR, 'git-shim'));
   const gitLog = join(dir, 'git.log');
-  // The tsc output (dist/) instead of the bundle, so frames name src/ modules.
+  // The tsc output (dist/) instead of the bundle, so frames name src/ modules
+  // (BENCH_PROFILE_BUNDLE=1: the bundle, for what start-up really costs).
   const { child, result } = await runScenario(scenario, site, env, queue, 0, {
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'],
     env: { PATH: `${shimDir}:${process.env.PATH ?? ''}`, BENCH_GIT_LOG: gitLog },
-    entry: CLI_UNBUNDLED,
+    entry: process.env.BENCH_PROFILE_BUNDLE === '1' ? CLI : CLI_UNBUNDLED,
     tag: `${scenario.id}-profile`,
   });
   const lines = [`#### ${scenario.id} (profiled run: ${child.seconds.toFixed(2)} s wall${result.problems.length ? `; problems: ${result.problems.join('; ')}` : ''})`, ''];
@@ -630,6 +650,24 @@ function scenarioTable(results: ScenarioResult[], mode: Mode): string[] {
   return lines;
 }
 
+/** Queue mode against the seed's cdb2rabbit, measured in the same runs. */
+function seedTable(results: ScenarioResult[]): string[] {
+  const rows = results.filter((r) => r.seed?.seconds.length);
+  if (!rows.length) return ["The seed's `cdb2rabbit` was not run (it needs Debian's python3-pika)."];
+  const lines = [
+    "Side by side with the seed's Python `cdb2rabbit` (test/fixtures/seed-bin/cdb2rabbit.py, Debian's python3-pika; its cache primed with the baseline site), one seed run after each of ours on the same change and broker:",
+    '',
+    '| scenario | runs | packuilon median s | seed median s (min–max) | seed / packuilon | seed messages (median) | changed |',
+    '|---|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const ours = statsOf(r.runs).median;
+    const theirs = median(r.seed!.seconds);
+    lines.push(`| ${r.scenario.id} | ${r.seed!.seconds.length} | ${fmtS(ours)} | ${fmtS(theirs)} (${fmtS(Math.min(...r.seed!.seconds))}–${fmtS(Math.max(...r.seed!.seconds))}) | **${(theirs / ours).toFixed(1)}×** | ${median(r.seed!.messages)} | ${r.seed!.expected} |`);
+  }
+  return lines;
+}
+
 function targetRows(results: ScenarioResult[]): { lines: string[]; allPass: boolean } {
   const find = (id: string) => results.find((r) => r.scenario.id === id);
   const lines = ['| target | measured (median of runs) | result |', '|---|---|---|'];
@@ -654,6 +692,8 @@ function targetRows(results: ScenarioResult[]): { lines: string[]; allPass: bool
   const q10 = find('queue-all-k10');
   const q10s = q10 && statsOf(q10.runs);
   add(`queue, N=${fmtInt(params.hosts)}, K=10: ≤ ${TARGETS.queueK10Seconds} s`, q10s ? `${fmtS(q10s.median)} s` : '', q10s ? q10s.median <= TARGETS.queueK10Seconds : undefined);
+  const seedRatio = q10s && q10?.seed?.seconds.length ? median(q10.seed.seconds) / q10s.median : undefined;
+  add(`queue, N=${fmtInt(params.hosts)}, K=10: ≥ ${SEED_RATIO_TARGET}× the seed's cdb2rabbit side by side`, seedRatio === undefined ? '' : `${seedRatio.toFixed(1)}×`, seedRatio === undefined ? undefined : seedRatio >= SEED_RATIO_TARGET);
   const qBig = find(`queue-all-k${kBig}`);
   const qBigS = qBig && statsOf(qBig.runs);
   add(`queue, N=${fmtInt(params.hosts)}, K=${fmtInt(kBig)}: ≤ ${TARGETS.queueK1000Seconds} s`, qBigS ? `${fmtS(qBigS.median)} s` : '', qBigS ? qBigS.median <= TARGETS.queueK1000Seconds : undefined);
@@ -692,7 +732,7 @@ function renderReport(input: {
   lines.push(`- Direct mode pushes to a bare remote on the same disk. Queue mode publishes persistent messages with publisher confirms to a durable queue; the queue is purged between runs.`, '');
   lines.push('### Direct mode (`trigger: direct`)', '', ...scenarioTable(results, 'direct'), '');
   lines.push('### Queue mode (`trigger: queue`)', '', ...scenarioTable(results, 'queue'), '');
-  lines.push(`For reference, the seed's Python \`cdb2rabbit\` took ${SEED_CDB2RABBIT.k10} s (K=10) and ${SEED_CDB2RABBIT.k1000} s (K=1,000) on this machine for the same N=20,000 site (not re-run here: no pika).`, '');
+  lines.push(...seedTable(results), '');
   lines.push('### Baseline pass (`detect --baseline`, every matching profile downloaded and hashed; one run)', '', '| config | seconds | peak RSS MB |', '|---|--:|--:|');
   for (const g of groups) if (g.baselineSeconds !== undefined) lines.push(`| ${g.id} (${g.matchLabel}) | ${fmtS(g.baselineSeconds)} | ${fmtMb(g.baselineRssKib)} |`);
   lines.push('', '### Start-up, for reference', '', '| command | runs | median s | min s | max s | peak RSS median MB |', '|---|--:|--:|--:|--:|--:|');
@@ -772,6 +812,16 @@ async function main(): Promise<number> {
       rabbitVersion = /RabbitMQ version: (\S+)|"RabbitMQ","([^"]+)"|\{rabbit,"RabbitMQ","([^"]+)"\}/.exec(await rabbit.ctl(['status']).catch(() => ''))?.slice(1).find(Boolean);
     }
     for (const group of usedGroups) await setUpGroup(group, server, env);
+    const queueGroup = usedGroups.find((g) => g.mode === 'queue');
+    let seed: SeedCdb2rabbit | undefined;
+    if (queueGroup && rabbit && !abVariants) {
+      const why = seedUnavailable();
+      if (why) log(`the seed's cdb2rabbit cannot run: ${why}; queue mode is measured alone`);
+      else {
+        seed = prepareSeed({ dir: join(dirname(site.pristine), 'seed-cdb2rabbit'), site: { pristine: site.pristine, indexName: INDEX_NAME }, indexUrl: server.indexUrl, profileUrl: server.profileUrl, match: queueGroup.match, amqpUrl: rabbit.url, queue: `${queueGroup.queueName}-seed` });
+        log(`the seed's cdb2rabbit runs after each queue-mode run (${seed.queue})`);
+      }
+    }
 
     if (abVariants) {
       const lines = await runAb(scenarios, site, env, queue, abVariants);
@@ -782,6 +832,7 @@ async function main(): Promise<number> {
       const runs: RunResult[] = [];
       let matched = 0;
       let planned = params.runs;
+      const seedRuns = seed && scenario.group.mode === 'queue' ? { seconds: [] as number[], messages: [] as number[], expected: 0 } : undefined;
       for (let i = 0; i < planned; i++) {
         const { result, matched: m } = await runScenario(scenario, site, env, queue, i);
         matched = m;
@@ -789,10 +840,17 @@ async function main(): Promise<number> {
         log(
           `${scenario.id} run ${i + 1}/${planned}: ${result.seconds.toFixed(3)} s, ${fmtMb(result.rssKib)} MB, fetched ${result.fetched}, ${scenario.group.mode === 'direct' ? `${result.commits} commits` : `${result.messages} messages`}, missed ${result.missed}, spurious ${result.spurious}${result.problems.length ? ` — ${result.problems.join('; ')}` : ''}`,
         );
+        if (seedRuns) {
+          const s = await runSeedScenario(scenario, site, seed!, queue!);
+          seedRuns.seconds.push(s.seconds);
+          seedRuns.messages.push(s.messages);
+          seedRuns.expected = s.expected;
+          log(`${scenario.id} run ${i + 1}: seed cdb2rabbit ${s.seconds.toFixed(3)} s, ${s.messages} messages (${s.expected} changed)`);
+        }
         // A slow scenario gets 3 runs unless BENCH_RUNS says otherwise.
         if (i === 0 && envRuns === undefined && result.seconds > 20) planned = Math.min(planned, 3);
       }
-      results.push({ scenario, runs, matched });
+      results.push({ scenario, runs, matched, seed: seedRuns });
     }
 
     if (!onlyRe || onlyRe.test('startup')) {

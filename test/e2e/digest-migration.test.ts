@@ -61,7 +61,7 @@ describe('canonical digests: upgrading a site whose state and manifests hold byt
 
   const stateLines = () => readFileSync(join(stateDir, 'detector-state.tsv'), 'utf8').split('\n');
 
-  it('the first pass downloads every profile once, commits nothing and records canonical digests (state v2)', async () => {
+  it('the first pass downloads every profile once, commits nothing and records canonical digests (state v3)', async () => {
     const before = commits();
     const report = await detect();
     assert.equal(report.fetched, 3, 'every profile, though no mtime moved');
@@ -69,10 +69,11 @@ describe('canonical digests: upgrading a site whose state and manifests hold byt
     assert.equal(report.commits, 0);
     assert.equal(commits(), before);
     const lines = stateLines();
-    assert.match(lines[0]!, /^# packuilon detector state v2 generation 2:/);
+    assert.match(lines[0]!, /^# packuilon detector state v3 generation 2:/);
     for (const name of Object.keys(hosts)) {
       const line = lines.find((l) => l.startsWith(`${name}\t`))!;
       assert.notEqual(line.split('\t')[2], byteDigest(readFileSync(join(profiles, name))), 'canonical, not the bytes');
+      assert.equal(line.split('\t')[4], createHash('sha256').update(readFileSync(join(profiles, name))).digest('base64url').slice(0, 22), 'and the short digest of the bytes, for the next recompile');
     }
     assert.ok(!existsSync(join(stateDir, 'detector-state.journal')));
     assert.equal((await detect()).fetched, 0, 'migrated once: the next pass fetches by mtime again');
