@@ -1,5 +1,5 @@
 import type { ProfileInput, ProfileRef } from '../model.js';
-import { bytesDigest, digestProfileText, sameProfile } from '../shared/digest.js';
+import { bytesDigests, digestProfileText, sameProfile } from '../shared/digest.js';
 import { InputError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { assertUtf8Profile } from '../shared/profile-text.js';
@@ -42,7 +42,7 @@ export async function scanForChanges(options: {
    * Called as soon as a changed profile is hashed, with its bytes (queue mode publishes while the
    * rest downloads), its text and the document parsed for the digest (undefined: not JSON).
    */
-  onChanged?: (profile: ProfileRef, bytes: Buffer, parsed: { text: string; document: unknown }) => void;
+  onChanged?: (profile: ProfileRef, bytes: Buffer, parsed: { text: string; document: unknown; bytesSha256: string }) => void;
   /** Called after each download (done or failed), with how many of how many. */
   onFetched?: (done: number, total: number) => void;
 }): Promise<ScanResult> {
@@ -76,20 +76,21 @@ export async function scanForChanges(options: {
       return;
     }
     const recorded = state.get(entry.name);
-    const exact = bytesDigest(bytes);
+    // One hash of the bytes serves the state (short) and records of earlier releases (full).
+    const exact = bytesDigests(bytes);
     // The bytes last seen again (a recompile that changed nothing): no need to parse them.
-    if (recorded?.bytes === exact && recorded.digest !== '') {
-      result.unchanged.push({ entry, digest: recorded.digest, bytes: exact });
+    if (recorded?.bytes === exact.short && recorded.digest !== '') {
+      result.unchanged.push({ entry, digest: recorded.digest, bytes: exact.short });
       return;
     }
     // The digest of the content, not of its formatting; a record an earlier release made of the bytes still counts.
     const { digest, text, document } = digestProfileText(bytes);
-    if (sameProfile(recorded?.digest, digest, bytes)) {
-      result.unchanged.push({ entry, digest, bytes: exact });
+    if (sameProfile(recorded?.digest, digest, bytes, exact.full)) {
+      result.unchanged.push({ entry, digest, bytes: exact.short });
       return;
     }
-    options.onChanged?.({ name: entry.name, digest }, bytes, { text, document });
-    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' }, bytes: exact });
+    options.onChanged?.({ name: entry.name, digest }, bytes, { text, document, bytesSha256: exact.full });
+    result.changed.push({ entry, profile: { name: entry.name, digest, text: keepText ? text : '' }, bytes: exact.short });
   });
   for (const name of result.invalid) log.warn({ profile: name }, 'index entry ignored: not a usable profile name');
   for (const { entry, error } of result.bad) log.warn({ profile: entry.name, ...(error.field ? { field: error.field } : {}), reason: error.problem }, 'profile rejected');

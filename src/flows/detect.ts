@@ -31,7 +31,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const parsedInputs = new Map<string, ParsedInput>();
     const scan = await scanForChanges({
       source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: forge !== undefined,
-      ...(options.baseline ? {} : { onChanged: (ref, _bytes, { text, document }) => void parsedInputs.set(ref.name, parseInput({ ...ref, text }, undefined, document)) }),
+      ...(options.baseline ? {} : { onChanged: (ref, _bytes, { text, document, bytesSha256 }) => void parsedInputs.set(ref.name, parseInput({ ...ref, text }, undefined, document, bytesSha256)) }),
       ...(options.progress ? { onFetched: (done, total) => options.progress!.update('fetched', done, total) } : {}),
     });
     const report = reportOf(scan, options.baseline ?? false);

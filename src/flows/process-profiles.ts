@@ -39,9 +39,9 @@ export interface ParsedInput {
 
 /** Parse now, keep only the facts: 20,000 profile texts would be ~300 MB, their facts a few MB. */
 /** `document`: the text already parsed (detect parses it once, for the digest). */
-export function parseInput(profile: ProfileInput, messageId?: string, document?: unknown): ParsedInput {
+/** `byteDigest`: sha256 of the bytes, when the caller has it (hashing the text encodes it again). */
+export function parseInput(profile: ProfileInput, messageId?: string, document?: unknown, byteDigest = sha256(profile.text)): ParsedInput {
   const ref = { name: profile.name, digest: profile.digest };
-  const byteDigest = sha256(profile.text);
   try {
     return { profile: ref, byteDigest, ...(messageId ? { messageId } : {}), parsed: { facts: parseProfile(profile.name, profile.text, document) } };
   } catch (error) {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson, canonicalText, digestProfileText, profileDigest, sameProfile, sha256 } from './digest.js';
+import { createHash } from 'node:crypto';
+import { bytesDigest, bytesDigests, canonicalJson, canonicalText, digestProfileText, profileDigest, sameProfile, sha256 } from './digest.js';
 
 const digestOf = (text: string) => profileDigest(Buffer.from(text));
 
@@ -98,5 +99,19 @@ describe('profile digests: the content, not its formatting', () => {
     assert.ok(!sameProfile(sha256(JSON.stringify(base)), digest, text));
     assert.ok(!sameProfile('', digest, text));
     assert.ok(!sameProfile(undefined, digest, text));
+    // A byte digest the caller already has is used instead of hashing again.
+    assert.ok(sameProfile(sha256(text), digest, Buffer.from('other bytes'), sha256(text)));
+  });
+
+  it('one hash of the bytes gives both the full byte digest and the state\'s short one', () => {
+    for (const text of ['', '{"a":1}', 'é\u0000\n', 'x'.repeat(100_000)]) {
+      const bytes = Buffer.from(text);
+      const both = bytesDigests(bytes);
+      assert.equal(both.full, sha256(bytes));
+      assert.equal(both.short, bytesDigest(bytes));
+      assert.equal(both.short, createHash('sha256').update(bytes).digest('base64url').slice(0, 22));
+      assert.match(both.short, /^[A-Za-z0-9_-]{22}$/);
+    }
+    assert.notEqual(bytesDigest(Buffer.from('{"a":1}')), bytesDigest(Buffer.from('{"a": 1}')));
   });
 });

@@ -12,7 +12,13 @@ export function sha256(content: string | Uint8Array): Digest {
  * without parsing and canonicalising the profile (~20× the cost of hashing).
  */
 export function bytesDigest(content: Uint8Array): string {
-  return createHash('sha256').update(content).digest('base64url').slice(0, BYTES_DIGEST_LENGTH);
+  return bytesDigests(content).short;
+}
+
+/** One hash of the bytes, both ways: `full` as sha256() writes it (what earlier releases recorded), `short` as bytesDigest(). */
+export function bytesDigests(content: Uint8Array): { full: Digest; short: string } {
+  const hash = createHash('sha256').update(content).digest();
+  return { full: `sha256:${hash.toString('hex')}`, short: hash.toString('base64url').slice(0, BYTES_DIGEST_LENGTH) };
 }
 export const BYTES_DIGEST_LENGTH = 22;
 
@@ -104,9 +110,9 @@ function inKeyOrder(value: unknown): unknown {
  * State files and manifests written by earlier releases hold these; a record
  * equal to either digest of the same bytes is the same content.
  */
-export function sameProfile(recorded: string | undefined, digest: Digest, bytes: Uint8Array | string): boolean {
+export function sameProfile(recorded: string | undefined, digest: Digest, bytes: Uint8Array | string, bytesSha256?: Digest): boolean {
   if (recorded === undefined || recorded === '') return false;
-  return recorded === digest || recorded === sha256(bytes);
+  return recorded === digest || recorded === (bytesSha256 ?? sha256(bytes));
 }
 
 /** The reference form: keys sorted by UTF-16 code unit, JSON.stringify's strings and numbers. */

@@ -6,6 +6,7 @@
  *   npm run bench -- --scale-only --quick    N=2,000 over 380 keys; prints only
  *   BENCH_RUNS=N                             runs per scenario (default: first import 3, K=1,000 5)
  *   BENCH_CHECKOUT=true|false                repo.checkout of the measured config (default: both, side by side)
+ *   BENCH_NODE_ARGS="--cpu-prof …"            extra node flags for the measured CLI runs
  *
  * Scenarios (each run is the real CLI as a child process, spawn to exit, against a fresh
  * or restored repo + bare remote + state dir; the loopback Aquilon server serves the site):
@@ -109,7 +110,9 @@ async function runCli(args: string[], tag: string): Promise<Child> {
   const outFd = openSync(out, 'w');
   const errFd = openSync(err, 'w');
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--import', PRELOAD, CLI, ...args], { cwd: ROOT, env: { ...gitEnv, BENCH_RSS_FILE: rss }, stdio: ['ignore', outFd, errFd] });
+  // BENCH_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=…", to see where a run's time goes.
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', PRELOAD, CLI, ...args], { cwd: ROOT, env: { ...gitEnv, BENCH_RSS_FILE: rss }, stdio: ['ignore', outFd, errFd] });
   const [code] = (await once(child, 'exit')) as [number | null];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   closeSync(outFd);
