@@ -3,6 +3,7 @@ import { applyScan, readState, scanForChanges, saveState } from '../detect/index
 import { MESSAGE_HEADER, type ProfileInput, type ProfileRef } from '../model.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import type { Publisher } from '../queue/index.js';
 import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
 
 /** The broker URL: the environment's whole URL, else the config's with a password from `queue.password_env`. */
@@ -45,12 +46,18 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const url = brokerUrl(loaded, options.env);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
-  // The index downloads and the state loads while the broker client is
-  // loaded and connects; the connection is used only when something changed.
   const reading = Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
   reading.catch(() => undefined);
-  const connecting = import('../queue/index.js').then(({ createPublisher }) => createPublisher({ url, queue: loaded.config.queue.name, log }));
-  connecting.catch(() => undefined);
+  // The broker client is loaded and connects at the first changed profile, while the rest download:
+  // a pass with nothing to publish never pays for it, and it does not hold up the index.
+  let connection: Promise<Publisher> | undefined;
+  const connecting = () => {
+    if (!connection) {
+      connection = import('../queue/index.js').then(({ createPublisher }) => createPublisher({ url, queue: loaded.config.queue.name, log }));
+      connection.catch(() => undefined);
+    }
+    return connection;
+  };
   const confirms = new Map<string, Promise<void>>();
   try {
     const [stateFile, listing] = await reading;
@@ -66,12 +73,12 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
       // A state of byte digests: every profile once, to record canonical digests (no message for the unchanged).
       all: stateFile.byteDigests,
       // Published as soon as hashed, in download order, while the rest downloads.
-      onChanged: (profile, bytes) => confirms.set(profile.name, connecting.then((publisher) => publisher.publish(messageOf(profile, bytes)))),
+      onChanged: (profile, bytes) => confirms.set(profile.name, connecting().then((publisher) => publisher.publish(messageOf(profile, bytes)))),
     });
     applyScan(state, scan);
     const report = { ...reportOf(scan, false), published: 0 };
     // A broker that cannot be reached fails the pass as one error; nothing is recorded.
-    if (scan.changed.length > 0) await connecting;
+    if (scan.changed.length > 0) await connecting();
     for (const { entry, profile, bytes } of scan.changed) {
       try {
         await confirms.get(entry.name);
@@ -84,7 +91,7 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     }
     // Every confirm is in: the broker connection closes while the state is written.
     source.close();
-    const closing = connecting.then((publisher) => publisher.close(), () => undefined);
+    const closing = connection?.then((publisher) => publisher.close(), () => undefined);
     await saveState(loaded.paths.stateDir, stateFile);
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
     await closing;
@@ -92,6 +99,6 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   } finally {
     source.close();
     await Promise.allSettled(confirms.values());
-    await connecting.then((publisher) => publisher.close(), () => undefined);
+    await connection?.then((publisher) => publisher.close(), () => undefined);
   }
 }

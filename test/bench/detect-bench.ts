@@ -297,7 +297,7 @@ function groupsFor(site: SiteCache): Group[] {
 function scenariosFor(groups: Group[]): Scenario[] {
   const out: Scenario[] = [];
   for (const group of groups) {
-    const ks = group.mode === 'queue' ? params.ks.filter((k) => k > 0) : params.ks;
+    const ks = params.ks;
     for (const k of ks) out.push({ id: `${group.id}-k${k}`, group, k });
   }
   return onlyRe ? out.filter((s) => onlyRe.test(s.id)) : out;
