@@ -59,6 +59,7 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     return connection;
   };
   const confirms = new Map<string, Promise<void>>();
+  let closing: Promise<void> | undefined;
   try {
     const [stateFile, listing] = await reading;
     const { state } = stateFile;
@@ -91,14 +92,13 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     }
     // Every confirm is in: the broker connection closes while the state is written.
     source.close();
-    const closing = connection?.then((publisher) => publisher.close(), () => undefined);
+    closing = connection?.then((publisher) => publisher.close(), () => undefined);
     await saveState(loaded.paths.stateDir, stateFile);
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
-    await closing;
     return report;
   } finally {
     source.close();
     await Promise.allSettled(confirms.values());
-    await connection?.then((publisher) => publisher.close(), () => undefined);
+    await (closing ?? connection?.then((publisher) => publisher.close(), () => undefined));
   }
 }

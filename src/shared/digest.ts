@@ -6,6 +6,8 @@ export function sha256(content: string | Uint8Array): Digest {
   return `sha256:${createHash('sha256').update(content).digest('hex')}`;
 }
 
+export const BYTES_DIGEST_LENGTH = 22;
+
 /**
  * A short digest of exact bytes (132 bits of sha256, base64url): the state
  * remembers it so a recompile that wrote the same bytes is known unchanged
@@ -20,7 +22,6 @@ export function bytesDigests(content: Uint8Array): { full: Digest; short: string
   const hash = createHash('sha256').update(content).digest();
   return { full: `sha256:${hash.toString('hex')}`, short: hash.toString('base64url').slice(0, BYTES_DIGEST_LENGTH) };
 }
-export const BYTES_DIGEST_LENGTH = 22;
 
 /** The id git gives a blob with these bytes, to compare without asking git. */
 export function gitBlobId(content: string): string {

@@ -297,8 +297,7 @@ function groupsFor(site: SiteCache): Group[] {
 function scenariosFor(groups: Group[]): Scenario[] {
   const out: Scenario[] = [];
   for (const group of groups) {
-    const ks = params.ks;
-    for (const k of ks) out.push({ id: `${group.id}-k${k}`, group, k });
+    for (const k of params.ks) out.push({ id: `${group.id}-k${k}`, group, k });
   }
   return onlyRe ? out.filter((s) => onlyRe.test(s.id)) : out;
 }

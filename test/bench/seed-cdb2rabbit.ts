@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,8 +86,6 @@ export function prepareSeed(options: { dir: string; site: SeedSite; indexUrl: st
     copyFileSync(join(site.pristine, site.indexName), join(cache, 'cached_info.xml'));
   };
   restore([]);
-  const entries = readdirSync(cache).length - 1;
-  if (entries < 1) throw new Error(`seed cache ${cache} is empty`);
 
   return {
     queue: options.queue,
