@@ -135,7 +135,7 @@ export async function processProfiles(options: {
       const manifests = await base.readFiles([...groups.keys()].map((key) => `images/${key}/${MANIFEST_FILE}`));
       images = groups.size;
       // Rendered one image at a time as git takes them: a first import never holds the site's files.
-      return mapLazily(groups.values(), (group): ImageChange => {
+      return Object.assign(mapLazily(groups.values(), (group): ImageChange => {
         const previous = manifests.get(`images/${group.spec.key}/${MANIFEST_FILE}`);
         const recorded = profilesOfManifest(previous);
         // A manifest of an earlier release records the digest of the bytes: the same bytes keep
@@ -161,7 +161,7 @@ export async function processProfiles(options: {
           subject: subjectOf(claimed.map((m) => m.ref.name), previous === undefined),
           trailers: { profiles: claimed.map((m) => m.ref), trigger: options.trigger, messageIds: claimed.flatMap((m) => (m.messageId ? [m.messageId] : [])) },
         };
-      });
+      }), { expected: groups.size });
     },
   });
   const committed = new Set(result.commits.map((commit) => commit.key));

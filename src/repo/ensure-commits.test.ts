@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageChange } from '../model.js';
-import { silentLogger } from '../shared/log.js';
+import { createLogger, silentLogger } from '../shared/log.js';
 import { git, gitEnv, repoWithRemote, tempDir } from '../../test/support/git-repos.js';
 import { createGit } from './git.js';
 import { ensureCommits } from './ensure-commits.js';
@@ -93,5 +93,59 @@ describe('ensureCommits streams commits into one fast-import (real git, bare rem
     const second = await ensureCommits({ ...options(), checkout: false, prepare: () => Promise.resolve([change('img001', 'service clone')]) });
     assert.equal(git(work, 'rev-parse', `${second.head}^`), first.head);
     assert.equal(git(remote, 'show', `main:images/img000/managed.json`), '{"image":"img000","body":"service clone"}');
+  });
+});
+
+describe('a long stream sends its commits ahead to the remote while git still writes the later ones (real git, bare remote)', () => {
+  const root = tempDir();
+  after(() => root.remove());
+
+  function capturingLogger() {
+    const events: { msg: string; [field: string]: unknown }[] = [];
+    const sink = { write: (line: string) => void events.push(JSON.parse(line) as { msg: string }) };
+    return { log: createLogger({ LOG_LEVEL: 'debug' }, sink), events };
+  }
+  // 300 × 40 KB: more than the stream buffers, so the writer waits on git while staged pushes run.
+  const keys = Array.from({ length: 300 }, (_, i) => `img${String(i).padStart(3, '0')}`);
+
+  it('staged pushes land on refs/packuilon/staging/<branch> before the last commit is written; the branch moves once, to the head', async () => {
+    const { work, remote } = repoWithRemote(join(root.path, 'accepts'));
+    const start = git(remote, 'rev-parse', 'main');
+    const { log, events } = capturingLogger();
+    const order: string[] = [];
+    const result = await ensureCommits({
+      git: createGit(work, gitEnv), branch: 'main', remote: 'origin', pushRetries: 2, log, stageAfter: 16,
+      prepare: () => Promise.resolve(keys.map((key) => change(key, 'x'.repeat(40_000)))),
+      onCommitted: (count) => void order.push(`committed ${count}`, ...events.splice(0).filter((e) => e.msg === 'commits staged on the remote').map((e) => `staged ${String(e.commit)}`)),
+    });
+    assert.equal(result.commits.length, 300);
+    assert.equal(git(remote, 'rev-parse', 'main'), result.head);
+    const staged = order.filter((line) => line.startsWith('staged '));
+    assert.ok(staged.length >= 1, `no staged push while commits were still written: ${order.slice(-3).join(', ')}`);
+    assert.ok(order.indexOf(staged[0]!) < order.indexOf('committed 300'), 'the first staged push landed before the last commit was written');
+    // Every staged commit is one of the pass's own, on the branch's history.
+    const pass = new Set(git(remote, 'rev-list', `${start}..main`).split('\n'));
+    for (const line of staged) assert.ok(pass.has(line.slice('staged '.length)), `${line} is not a commit of the pass`);
+    const stagingTip = git(remote, 'rev-parse', 'refs/packuilon/staging/main');
+    assert.ok(pass.has(stagingTip) && stagingTip !== result.head, 'the staging ref points into the pass, behind its head');
+    assert.deepEqual(git(remote, 'log', '--reverse', '--format=%s', `${start}..main`).split('\n'), keys.map((key) => `images(${key}): new image from ${key}.example.org.json`));
+  });
+
+  it('a remote that refuses the staging ref: one line says so, the final push carries the whole pass', async () => {
+    const { work, remote } = repoWithRemote(join(root.path, 'refuses'));
+    const hook = join(remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, '#!/bin/sh\nwhile read old new ref; do case "$ref" in refs/heads/*) ;; *) echo "only branches here: $ref" >&2; exit 1 ;; esac; done\n', { mode: 0o755 });
+    const { log, events } = capturingLogger();
+    const result = await ensureCommits({
+      git: createGit(work, gitEnv), branch: 'main', remote: 'origin', pushRetries: 2, log, stageAfter: 16,
+      prepare: () => Promise.resolve(keys.map((key) => change(key, 'y'.repeat(40_000)))),
+    });
+    assert.equal(result.pushed, true);
+    assert.equal(git(remote, 'rev-parse', 'main'), result.head);
+    assert.equal(Number(git(remote, 'rev-list', '--count', 'main')), 301);
+    const refused = events.filter((e) => e.msg.startsWith('staged push refused'));
+    assert.equal(refused.length, 1, 'said once, not per checkpoint');
+    assert.match(String(refused[0]!.reason), /only branches here: refs\/packuilon\/staging\/main|pre-receive hook declined/);
+    assert.equal(spawnSync('git', ['rev-parse', '--verify', '--quiet', 'refs/packuilon/staging/main'], { cwd: remote, env: gitEnv }).status, 1);
   });
 });

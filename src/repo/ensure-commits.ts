@@ -1,19 +1,15 @@
 import type { ImageChange } from '../model.js';
 import { gitBlobId } from '../shared/digest.js';
-import { fileText } from '../shared/profile-text.js';
 import { realpathSync } from 'node:fs';
 import { ConfigError, ToolError, TransientError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { committerIdentity, openCommitStream, type CommitStream } from './commit-writer.js';
 import type { Git } from './git.js';
-import { filesByKey, isAncestor, listImageFiles, readBlobs, resolveRef } from './tree.js';
+import { viewOf, type BaseView } from './inputs.js';
+import { createStagedPush, STAGE_AFTER_COMMITS } from './staged-push.js';
+import { filesByKey, isAncestor, listImageFiles, resolveRef } from './tree.js';
 
-/** What the repo holds at the base the changes are computed on. */
-export interface BaseView {
-  commit: string | null;
-  /** Texts of files at the base (repo-relative paths); absent files are left out. */
-  readFiles(paths: string[]): Promise<Map<string, string>>;
-}
+export type { BaseView };
 
 export interface EnsureCommitsOptions {
   git: Git;
@@ -31,10 +27,13 @@ export interface EnsureCommitsOptions {
    * Computes the changes against a base; called again on the new base after a lost push race.
    * An iterable is consumed lazily: each change is streamed into git as it is produced,
    * so a generator that renders one image per step holds one image at a time.
+   * `expected`: how many it will yield at most, when known (no staged push just before the end).
    */
-  prepare(base: BaseView): Promise<Iterable<ImageChange>>;
+  prepare(base: BaseView): Promise<Iterable<ImageChange> & { expected?: number }>;
   /** Called after each commit is handed to git, with the number written so far. */
   onCommitted?(count: number): void;
+  /** Commits before a long stream starts sending them ahead to the remote (staged-push.ts) [128]. */
+  stageAfter?: number;
 }
 
 /** What a commit was, without its files (a first import writes thousands: they are not kept). */
@@ -62,17 +61,7 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
     const remoteTip = !remote ? null : attempt === 1 ? await resolveRef(git, `refs/remotes/${remote}/${branch}`) : await fetchTip(git, remote, branch);
     const base = await chooseBase(git, local, remoteTip);
     const tree = await listImageFiles(git, base);
-    const view: BaseView = {
-      commit: base,
-      readFiles: async (paths) => {
-        if (!base) return new Map();
-        const blobs = await readBlobs(git, paths.map((path) => `${base}:${path}`));
-        return new Map(paths.flatMap((path) => {
-          const bytes = blobs.get(`${base}:${path}`);
-          return bytes === undefined ? [] : [[path, fileText(path, bytes)] as const];
-        }));
-      },
-    };
+    const view = viewOf(git, base, tree);
     const counts = filesByKey(tree);
     const { commits, head } = await writeChanges(options, base, await options.prepare(view), (change) => differs(change, tree, counts));
     let pushed = false;
@@ -95,11 +84,14 @@ export async function ensureCommits(options: EnsureCommitsOptions): Promise<Ensu
 async function writeChanges(
   options: EnsureCommitsOptions,
   base: string | null,
-  changes: Iterable<ImageChange>,
+  changes: Iterable<ImageChange> & { expected?: number },
   keep: (change: ImageChange) => boolean,
 ): Promise<{ commits: { key: string; change: CommitSummary }[]; head: string | null }> {
   const commits: { key: string; change: CommitSummary }[] = [];
   let stream: CommitStream | undefined;
+  const staged = options.remote ? createStagedPush(options.git, options.remote, options.branch, options.log) : undefined;
+  const stageAfter = options.stageAfter ?? STAGE_AFTER_COMMITS;
+  let checkpointAt = 0;
   try {
     for (const change of changes) {
       if (!keep(change)) continue;
@@ -107,10 +99,18 @@ async function writeChanges(
       await stream.write(change);
       commits.push({ key: change.key, change: { key: change.key, subject: change.subject, trailers: change.trailers } });
       options.onCommitted?.(commits.length);
+      const nearEnd = changes.expected !== undefined && changes.expected - commits.length < stageAfter / 2;
+      if (staged && !nearEnd && commits.length - checkpointAt >= Math.max(stageAfter, checkpointAt / 4)) {
+        checkpointAt = commits.length;
+        staged.offer(stream.checkpoint());
+      }
     }
-    return { commits, head: stream ? await stream.finish() : base };
+    const head = stream ? await stream.finish() : base;
+    await staged?.settle();
+    return { commits, head };
   } catch (error) {
     await stream?.abort();
+    await staged?.settle();
     throw error;
   }
 }

@@ -11,8 +11,11 @@ export interface Git {
   readonly dir: string;
   /** Run git; resolves with stdout, rejects with a ToolError or TransientError. */
   run(args: string[], options?: { input?: string | Buffer; allowFailure?: boolean }): Promise<GitResult>;
-  /** Start git with its input streamed: `write` waits while the pipe is full, `end` resolves as `run` does. */
-  start(args: string[]): GitInputStream;
+  /**
+   * Start git with its input streamed: `write` waits while the pipe is full, `end` resolves as `run` does.
+   * `onStdout`: git's answers as they come (fast-import's `get-mark`), instead of collected for `end`.
+   */
+  start(args: string[], options?: { onStdout?(chunk: Buffer): void }): GitInputStream;
 }
 
 export interface GitInputStream {
@@ -48,18 +51,18 @@ export function createGit(dir: string, env: NodeJS.ProcessEnv = process.env): Gi
         }
       }
     },
-    start: (args) => startGit(dir, gitEnv, args),
+    start: (args, options) => startGit(dir, gitEnv, args, options?.onStdout),
   };
 }
 
 /** Input held for a streaming git before the writer waits: bounds memory per stream, not per batch of changes. */
 const STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
 
-function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[]): GitInputStream {
+function startGit(dir: string, env: NodeJS.ProcessEnv, args: string[], onStdout?: (chunk: Buffer) => void): GitInputStream {
   const child = spawn('git', args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stdout.on('data', onStdout ?? ((chunk: Buffer) => out.push(chunk)));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
   child.stdin.on('error', () => undefined); // git may exit early; 'close' reports why
   const closed = new Promise<GitResult | Error>((resolve) => {

@@ -7,6 +7,8 @@
  *   BENCH_RUNS=N                             runs per scenario (default: first import 3, K=1,000 5)
  *   BENCH_CHECKOUT=true|false                repo.checkout of the measured config (default: both, side by side)
  *   BENCH_NODE_ARGS="--cpu-prof …"            extra node flags for the measured CLI runs
+ *   --k-only                                 the K=1,000 runs alone, from the first import an earlier
+ *                                            run kept (.tmp/bench/run/scale-k-*); prints only
  *
  * Scenarios (each run is the real CLI as a child process, spawn to exit, against a fresh
  * or restored repo + bare remote + state dir; the loopback Aquilon server serves the site):
@@ -25,7 +27,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { generateSite, hash32, INDEX_NAME, mutateSite, SEED_DEFAULT_TEMPLATES, writeRepoMaps } from './gen-site.js';
 import { startAquilonServer, type AquilonServer } from '../support/aquilon-server.js';
 import { gitEnv } from '../support/git-repos.js';
@@ -38,7 +40,7 @@ const PRELOAD = pathToFileURL(join(ROOT, 'test', 'bench', 'rss-preload.mjs')).hr
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
 const TARGETS = { firstImportSeconds: 20, firstImportRssMb: 300, floorRatio: 1.3 };
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-docs': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'k-only': { type: 'boolean', default: false }, 'no-docs': { type: 'boolean', default: false } } });
 const quick = flags.quick === true;
 const envRuns = process.env.BENCH_RUNS ? Number(process.env.BENCH_RUNS) : undefined;
 const params = {
@@ -51,7 +53,8 @@ const params = {
   kRuns: envRuns ?? (quick ? 3 : 5),
 };
 const checkouts: boolean[] = process.env.BENCH_CHECKOUT ? [process.env.BENCH_CHECKOUT === 'true'] : [false, true];
-const writeDocs = !quick && !process.env.BENCH_CLI && !process.env.BENCH_CHECKOUT && flags['no-docs'] !== true;
+const kOnly = flags['k-only'] === true;
+const writeDocs = !quick && !kOnly && !process.env.BENCH_CLI && !process.env.BENCH_CHECKOUT && flags['no-docs'] !== true;
 const log = (text: string) => process.stderr.write(`[scale] ${text}\n`);
 
 const sh = (cmd: string, args: string[], cwd?: string) =>
@@ -263,7 +266,7 @@ async function main(): Promise<number> {
     // The K scenario of each setting starts from a first import made with that setting:
     // a clone that ran with checkout: false has a stale work tree that merge --ff-only refuses to move.
     const kDirOf = (checkout: boolean) => join(BENCH_DIR, 'run', `scale-k-${checkout ? 'co' : 'noco'}`);
-    for (const checkout of checkouts) {
+    for (const checkout of kOnly ? [] : checkouts) {
       const runs: Measured[] = [];
       for (let i = 0; i < params.firstRuns; i++) {
         const keep = i === 0 ? kDirOf(checkout) : undefined;
@@ -272,6 +275,13 @@ async function main(): Promise<number> {
         log(`first import, checkout ${checkout}, run ${i + 1}: ${fmtS(r.seconds)} s, ${mib(r.rssKib)} MiB, floor ${fmtS(r.floor)} s, ${r.commits} commits, ${r.progressEvents} progress events${r.problems.length ? ` — ${r.problems.join('; ')}` : ''}`);
       }
       results.push({ label: `first import (every profile new), \`repo.checkout: ${checkout}\``, runs });
+    }
+    for (const checkout of checkouts) {
+      if (!existsSync(join(kDirOf(checkout), 'snapshot'))) throw new Error(`--k-only: no first import kept in ${kDirOf(checkout)}: run the scale bench once without it`);
+      // The kept config names the loopback server of the run that kept it.
+      const config = join(kDirOf(checkout), 'packuilon.yaml');
+      const kept = parse(readFileSync(config, 'utf8')) as { aquilon: { index_url: string } };
+      writeFileSync(config, stringify({ ...kept, aquilon: { ...kept.aquilon, index_url: server.indexUrl } }));
     }
     const kRuns = new Map<boolean, Measured[]>(checkouts.map((c) => [c, []]));
     for (let i = 0; i < params.kRuns; i++) {
