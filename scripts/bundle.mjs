@@ -3,6 +3,8 @@
 // migrate's code). tsc's dist/ stays the library build.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { makeSnapshot } from './snapshot.mjs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const source = readFileSync(new URL('../src/version.ts', import.meta.url), 'utf8');
@@ -10,6 +12,7 @@ if (!source.includes(`'${version}'`)) throw new Error(`src/version.ts does not s
 
 // Chunk names carry content hashes: clear old ones so dist/ holds one build.
 rmSync(new URL('../dist/bundle/', import.meta.url), { recursive: true, force: true });
+rmSync(new URL('../dist/snapshot/', import.meta.url), { recursive: true, force: true });
 
 // zod re-exports every locale as a namespace (`locales`); one escaping namespace import
 // keeps them all, ~70 modules (350 KB) parsed at every start. Only English is used
@@ -43,3 +46,36 @@ await build({
   // amqplib and simple-git reach for CommonJS `require`; give the ESM bundle one.
   banner: { js: "import { createRequire as __packuilonRequire } from 'node:module'; const require = __packuilonRequire(import.meta.url);" },
 });
+
+// The start-up snapshot's script (scripts/snapshot.mjs): the same code as one CommonJS file,
+// as `node --build-snapshot` takes it. import.meta.url (packageRoot) becomes this file's URL.
+// amqplib loads node:tls when it is loaded, and a Node 20 snapshot cannot hold TLS's native
+// state (the build crashes). In the snapshot's copy only, node:tls is loaded at the first
+// tls.connect (amqps:// URLs) instead; the line is checked, so an amqplib that changes it fails here.
+const amqplibTlsOnUse = {
+  name: 'amqplib-tls-on-use',
+  setup(context) {
+    context.onLoad({ filter: /node_modules\/amqplib\/lib\/connect\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const line = "const tls = require('node:tls');";
+      if (!source.includes(line)) throw new Error(`${args.path}: no \`${line}\` line to defer (amqplib changed): update scripts/bundle.mjs`);
+      return { contents: source.replace(line, "const tls = { connect: (...args) => require('node:tls').connect(...args) };"), loader: 'js' };
+    });
+  },
+};
+
+await build({
+  plugins: [englishOnly, amqplibTlsOnUse],
+  entryPoints: { packuilon: 'src/cli/snapshot.ts' },
+  outdir: 'dist/snapshot',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minify: false,
+  logLevel: 'warning',
+  define: { 'import.meta.url': '__packuilonMetaUrl' },
+  banner: { js: "const __packuilonMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+makeSnapshot(fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, ''));

@@ -3,13 +3,13 @@
 #   scripts/setup.sh          git + packer + node modules + build (the main job)
 #   scripts/setup.sh --test   also what the tests start themselves: rabbitmq-server, keystone (under uwsgi),
 #                             glance-api, rally + rally-openstack, rsync (gitlab-ci-local), curl
-#   scripts/setup.sh --bench  --test's, and python3-pika for the seed's cdb2rabbit the queue bench runs side by side
+#   scripts/setup.sh --bench  --test's, python3-pika for the seed's cdb2rabbit the queue bench runs side by side, and GNU time (peak RSS of bin/packuilon)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(git packer)
 [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]] && want+=(rabbitmq-server keystone glance-api rally python3-rally-openstack uwsgi uwsgi-plugin-python3 rsync curl)
-[[ "${1:-}" == "--bench" ]] && want+=(python3-pika)
+[[ "${1:-}" == "--bench" ]] && want+=(python3-pika time)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -1,26 +1,3 @@
-import { main } from './main.js';
+import { startCli } from './start.js';
 
-// The process edge: signals become an abort, the exit code comes from main alone.
-const controller = new AbortController();
-let signalled: NodeJS.Signals | undefined;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (signalled) process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
-    signalled = signal;
-    controller.abort();
-  });
-}
-// `packuilon render x.json | head`: the reader went away. Like a producer
-// killed by SIGPIPE, stop here, quietly; that is not a failure of the command.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(0);
-  throw error;
-});
-const code = await main(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-  stopSignal: controller.signal,
-});
-process.exitCode = code;
+startCli(process.argv.slice(2));
