@@ -10,11 +10,12 @@
 #                                    (test/bench/chain-bench.ts → docs/benchmarks.md)
 #   scripts/bench.sh --promote-only [--members N] [--runs R]   `ci promote` of one image with 50 members on a real
 #                                    Keystone + Glance (test/bench/promote-bench.ts → docs/benchmarks.md)
-#     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE",
-#             BENCH_PROFILE_BUNDLE=1 (--profile runs the bundle, not the tsc output); queue mode runs the seed's
-#             cdb2rabbit.py side by side (test/bench/seed-cdb2rabbit.ts; python3-pika)
-#     scale:  --quick, BENCH_RUNS=N, BENCH_CHECKOUT=true|false, BENCH_NODE_ARGS="--cpu-prof …" (test/bench/scale-bench.ts:
-#             first import and K=1,000 on 3,800 images against git's fast-import floor)
+#     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
+#             (FILE: an .mjs entry run by node, or a launcher such as bin/packuilon run as it is),
+#             BENCH_PROFILE_BUNDLE=1 (--profile runs the bundle, not the tsc output); measures bin/packuilon (the
+#             start-up snapshot); queue mode runs the seed's cdb2rabbit.py side by side (test/bench/seed-cdb2rabbit.ts)
+#     scale:  --quick, --k-only, BENCH_RUNS=N, BENCH_CHECKOUT=true|false, BENCH_NODE_ARGS="--cpu-prof …"
+#             (test/bench/scale-bench.ts: first import and K=1,000 on 3,800 images against git's fast-import floor)
 #     queue:  --profile, --only REGEX, BENCH_RUNS=N, BENCH_SEED=S, BENCH_LATENCY_SECONDS=S
 # The generated site is cached under .tmp/bench/ (keyed by its parameters and gen-site.ts).
 set -euo pipefail
