@@ -47,7 +47,7 @@ await build({
   banner: { js: "import { createRequire as __packuilonRequire } from 'node:module'; const require = __packuilonRequire(import.meta.url);" },
 });
 
-// The start-up snapshot's script (scripts/snapshot.mjs): the same code as one CommonJS file,
+// The start-up snapshot's script (scripts/snapshot.mjs): `detect`'s code as one CommonJS file,
 // as `node --build-snapshot` takes it. import.meta.url (packageRoot) becomes this file's URL.
 // amqplib loads node:tls when it is loaded, and a Node 20 snapshot cannot hold TLS's native
 // state (the build crashes). In the snapshot's copy only, node:tls is loaded at the first
@@ -64,8 +64,23 @@ const amqplibTlsOnUse = {
   },
 };
 
+// The snapshot holds `detect` alone (bin/packuilon starts every other command from the ESM
+// bundle): every byte of it is deserialized at each start (14 MB with all commands, 10 MB with
+// detect's alone), so another command's code there would only slow detect down.
+const detectOnly = {
+  name: 'snapshot-detect-only',
+  setup(context) {
+    context.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) =>
+      args.importer.endsWith('/src/cli/main.ts') && args.path !== './commands/detect.js' ? { path: args.path, namespace: 'not-in-snapshot' } : undefined);
+    context.onLoad({ filter: /.*/, namespace: 'not-in-snapshot' }, (args) => ({
+      contents: `export async function run() { throw new Error('${args.path.replace(/^\.\/commands\/|\.js$/g, '')} is not in the start-up snapshot: run it with bin/packuilon or bin/packuilon.mjs'); }`,
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
-  plugins: [englishOnly, amqplibTlsOnUse],
+  plugins: [englishOnly, amqplibTlsOnUse, detectOnly],
   entryPoints: { packuilon: 'src/cli/snapshot.ts' },
   outdir: 'dist/snapshot',
   outExtension: { '.js': '.cjs' },

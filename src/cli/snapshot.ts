@@ -1,7 +1,8 @@
 // Entry of the V8 start-up snapshot (scripts/bundle.mjs builds it with
-// `node --build-snapshot`, bin/packuilon starts from it): the modules below are
-// compiled and evaluated once, at build time, instead of at every start. The
-// arguments follow `node --snapshot-blob … --`, so they start at argv[1].
+// `node --build-snapshot`, bin/packuilon starts `detect` from it): the modules
+// below are compiled and evaluated once, at build time, instead of at every
+// start. It holds `detect` alone: the other commands' modules are left out of
+// its build. The arguments follow `node --snapshot-blob … --`: argv[1] on.
 import { startupSnapshot } from 'node:v8';
 import { startCli } from './start.js';
 
