@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageChange } from '../model.js';
 import { createLogger, silentLogger } from '../shared/log.js';
-import { git, gitEnv, repoWithRemote, tempDir } from '../../test/support/git-repos.js';
+import { cloneOf, git, gitEnv, repoWithRemote, tempDir } from '../../test/support/git-repos.js';
 import { createGit } from './git.js';
 import { ensureCommits } from './ensure-commits.js';
 
@@ -129,6 +129,34 @@ describe('a long stream sends its commits ahead to the remote while git still wr
     const stagingTip = git(remote, 'rev-parse', 'refs/packuilon/staging/main');
     assert.ok(pass.has(stagingTip) && stagingTip !== result.head, 'the staging ref points into the pass, behind its head');
     assert.deepEqual(git(remote, 'log', '--reverse', '--format=%s', `${start}..main`).split('\n'), keys.map((key) => `images(${key}): new image from ${key}.example.org.json`));
+  });
+
+  it('another writer moves the branch while a long pass stages: the final push is rejected, the pass is prepared again on the new tip, nothing is lost', async () => {
+    const { work, remote } = repoWithRemote(join(root.path, 'race'));
+    const other = cloneOf(remote, join(root.path, 'race-other'));
+    const { log, events } = capturingLogger();
+    let prepared = 0;
+    const result = await ensureCommits({
+      git: createGit(work, gitEnv), branch: 'main', remote: 'origin', pushRetries: 2, log, stageAfter: 16,
+      prepare: () => {
+        prepared++;
+        if (prepared === 1) {
+          // The other writer lands first: our staged pushes do not touch the branch, our final push is refused.
+          writeFileSync(join(other, 'OTHER'), 'another writer\n');
+          git(other, 'add', '-A');
+          git(other, 'commit', '--quiet', '-m', 'the other writer');
+          git(other, 'push', '--quiet', 'origin', 'main');
+        }
+        return Promise.resolve(keys.map((key) => change(key, 'z'.repeat(40_000))));
+      },
+    });
+    assert.equal(prepared, 2, 'prepared again on the remote\'s new tip');
+    assert.equal(result.attempts, 2);
+    assert.ok(events.some((e) => e.msg === 'commits staged on the remote'), 'the first attempt staged commits');
+    assert.equal(git(remote, 'rev-parse', 'main'), result.head);
+    const subjects = git(remote, 'log', '--reverse', '--format=%s', 'main').split('\n');
+    assert.deepEqual(subjects.slice(-301), ['the other writer', ...keys.map((key) => `images(${key}): new image from ${key}.example.org.json`)]);
+    assert.equal(git(remote, 'show', 'main:OTHER'), 'another writer');
   });
 
   it('a remote that refuses the staging ref: one line says so, the final push carries the whole pass', async () => {
