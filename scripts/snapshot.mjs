@@ -1,7 +1,7 @@
 // The V8 start-up snapshot bin/packuilon starts from: dist/snapshot/packuilon.cjs
-// (one CommonJS file, built by scripts/bundle.mjs) evaluated by `node --build-snapshot`,
-// so the modules every command and `detect` load are compiled and evaluated once
-// here rather than at every start. A blob runs only in the node binary that made it
+// (`detect`'s code as one CommonJS file, built by scripts/bundle.mjs) evaluated by
+// `node --build-snapshot`, so the modules `detect` loads are compiled and evaluated
+// once here rather than at every start. A blob runs only in the node binary that made it
 // (another one crashes before any of our code runs) and names this directory's files,
 // so `identity` records both and the launcher compares them before it uses the blob.
 //   node scripts/snapshot.mjs [package dir]   (npm run build runs it; the bench, for its copy)

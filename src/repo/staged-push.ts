@@ -5,7 +5,7 @@ import type { Git } from './git.js';
 /** Where a long pass sends its commits ahead of the branch; the branch itself moves once, at the end. */
 export const stagingRef = (branch: string) => `refs/packuilon/staging/${branch}`;
 
-/** Commits in a stream before its first staged push; later ones wait for a quarter more (a first import stages ~a dozen times). */
+/** Commits in a stream before its first checkpoint; later ones wait for a quarter more (a first import of 3,680 commits: 12). */
 export const STAGE_AFTER_COMMITS = 128;
 
 /**
@@ -23,7 +23,7 @@ export interface StagedPush {
   settle(): Promise<void>;
 }
 
-/** Remotes (per repo handle) that refused a staged push: a watch loop asks them once. */
+/** Remotes (per repo handle, i.e. per pass) that refused a staged push: said once, not per checkpoint. */
 const refusing = new WeakMap<Git, Set<string>>();
 
 export function createStagedPush(git: Git, remote: string, branch: string, log: Logger): StagedPush {
