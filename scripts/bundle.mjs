@@ -30,19 +30,18 @@ const englishOnly = {
   },
 };
 
+// What both builds (the ESM bundle, the snapshot's script) share.
+const common = { bundle: true, platform: 'node', target: 'node20', minify: false, logLevel: 'warning' };
+
 await build({
+  ...common,
   plugins: [englishOnly],
   entryPoints: { packuilon: 'src/cli/run.ts' },
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
-  bundle: true,
   splitting: true,
   format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  minify: false,
   sourcemap: 'linked',
-  logLevel: 'warning',
   // amqplib and simple-git reach for CommonJS `require`; give the ESM bundle one.
   banner: { js: "import { createRequire as __packuilonRequire } from 'node:module'; const require = __packuilonRequire(import.meta.url);" },
 });
@@ -80,16 +79,12 @@ const detectOnly = {
 };
 
 await build({
+  ...common,
   plugins: [englishOnly, amqplibTlsOnUse, detectOnly],
   entryPoints: { packuilon: 'src/cli/snapshot.ts' },
   outdir: 'dist/snapshot',
   outExtension: { '.js': '.cjs' },
-  bundle: true,
   format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: false,
-  logLevel: 'warning',
   define: { 'import.meta.url': '__packuilonMetaUrl' },
   banner: { js: "const __packuilonMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

@@ -40,8 +40,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     const left = scan.known < state.size ? [...state.names()].filter((name) => !indexNames.has(name)) : [];
     await updateDeparted(loaded.paths.stateDir, departed, { left, listed: indexNames });
     applyScan(state, scan);
-    const mtimes = new Map(scan.matched.map((entry) => [entry.name, entry.mtime]));
-    const seenBytes = new Map(scan.changed.map(({ entry, bytes }) => [entry.name, bytes]));
+    // The outcomes are the changed profiles': their index entry and bytes digest, by name (not a map of the whole site).
+    const changedBy = new Map(scan.changed.map((changed) => [changed.entry.name, changed]));
     const rerendered = await rerendering;
     if (rerendered) report.rerender = { commits: rerendered.commits, images: rerendered.images.filter((image) => image.outcome !== 'unchanged') };
     let rendered: Awaited<ReturnType<typeof processProfiles>> | undefined;
@@ -63,8 +63,8 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       report.outcomes = result.outcomes;
       report.commits = result.commits;
       for (const outcome of result.outcomes) {
-        const bytes = seenBytes.get(outcome.profile);
-        state.set(outcome.profile, { mtime: mtimes.get(outcome.profile)!, digest: outcome.digest, outcome: outcome.outcome, ...(bytes ? { bytes } : {}) });
+        const { entry, bytes } = changedBy.get(outcome.profile)!;
+        state.set(outcome.profile, { mtime: entry.mtime, digest: outcome.digest, outcome: outcome.outcome, bytes });
         if (outcome.outcome === 'committed') report.committed++;
         else if (outcome.outcome === 'rejected') report.rejected++;
         else if (outcome.outcome === 'skipped') report.skipped++;

@@ -3,7 +3,7 @@ import type { Logger } from '../shared/log.js';
 import type { Git } from './git.js';
 
 /** Where a long pass sends its commits ahead of the branch; the branch itself moves once, at the end. */
-export const stagingRef = (branch: string) => `refs/packuilon/staging/${branch}`;
+const stagingRef = (branch: string) => `refs/packuilon/staging/${branch}`;
 
 /** Commits in a stream before its first checkpoint; later ones wait for a quarter more (a first import of 3,680 commits: 12). */
 export const STAGE_AFTER_COMMITS = 128;

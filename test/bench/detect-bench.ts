@@ -731,7 +731,7 @@ function renderReport(input: {
   const targets = targetRows(results);
   const lines: string[] = [];
   lines.push(`Produced by \`npm run bench\`${quick ? ' -- --quick' : ''} on ${date} (whole bench: ${input.wallMinutes.toFixed(1)} min).`, '');
-  lines.push(`- CLI: dist/bundle as built by \`npm run build\` at the start of the bench (bundle sha256 \`${cliFingerprint}…\`${process.env.BENCH_CLI ? `; BENCH_CLI=${process.env.BENCH_CLI}` : ''}).`);
+  lines.push(`- CLI: bin/packuilon with dist/bundle and dist/snapshot as built by \`npm run build\` at the start of the bench (bundle sha256 \`${cliFingerprint}…\`${process.env.BENCH_CLI ? `; BENCH_CLI=${process.env.BENCH_CLI}` : ''}).`);
   lines.push(`- Machine: ${machine()}${input.rabbitVersion ? `, RabbitMQ ${input.rabbitVersion} (private node, loopback)` : ''}. The machine is shared: figures are medians of several runs.`);
   lines.push(
     `- Site: ${fmtInt(params.hosts)} synthetic profiles (test/bench/gen-site.ts, seed ${params.seed}), ${(site.bytes / 1e6).toFixed(0)} MB, ${params.imageKeys} image keys, ${fmtInt(site.matching)} template hosts matching \`${PROFILE_MATCH}\`; served over HTTP by the loopback Aquilon server (test/support/aquilon-server.ts, in the bench process).`,
