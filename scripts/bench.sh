@@ -12,7 +12,8 @@
 #                                    Keystone + Glance (test/bench/promote-bench.ts → docs/benchmarks.md)
 #     detect: --profile, --only REGEX, BENCH_RUNS=N, BENCH_TOUCHED=T, BENCH_CLI=FILE, BENCH_AB="a=FILE,b=FILE"
 #             (FILE: an .mjs entry run by node, or a launcher such as bin/packuilon run as it is),
-#             BENCH_PROFILE_BUNDLE=1 (--profile runs the bundle, not the tsc output); measures bin/packuilon (the
+#             BENCH_PROFILE_BUNDLE=1 (--profile runs the bundle, not the tsc output), BENCH_TIMELINE=1 (each run's
+#             log lines as ms after spawn), BENCH_CDB2RABBIT=0 (no seed side by side); measures bin/packuilon (the
 #             start-up snapshot); queue mode runs the seed's cdb2rabbit.py side by side (test/bench/seed-cdb2rabbit.ts)
 #     scale:  --quick, --k-only, BENCH_RUNS=N, BENCH_CHECKOUT=true|false, BENCH_NODE_ARGS="--cpu-prof …"
 #             (test/bench/scale-bench.ts: first import and K=1,000 on 3,800 images against git's fast-import floor)

@@ -82,6 +82,10 @@ await build({
   ...common,
   plugins: [englishOnly, amqplibTlsOnUse, detectOnly],
   entryPoints: { packuilon: 'src/cli/snapshot.ts' },
+  // Whitespace and syntax only (names kept, for stack traces): the blob holds the source text,
+  // and its deserialization at every start is a third smaller (10.3 MB → 7.4 MB, −4 ms here).
+  minifyWhitespace: true,
+  minifySyntax: true,
   outdir: 'dist/snapshot',
   outExtension: { '.js': '.cjs' },
   format: 'cjs',

@@ -34,6 +34,7 @@ export function printDetectReport(context: CommandContext, report: DetectReport 
 /** One detect pass in the configured trigger mode; each mode's code is loaded only when used. */
 export async function detectPass(context: CommandContext, overrides: Record<string, unknown>, baseline: boolean): Promise<DetectReport> {
   const loaded = context.config(overrides);
+  context.log.debug({ uptimeMs: Math.round(process.uptime() * 1000) }, 'config loaded');
   if (loaded.config.trigger === 'queue' && !baseline) {
     const { publishChanges } = await import('../flows/publish.js');
     return publishChanges({ loaded, log: context.log, env: context.io.env });

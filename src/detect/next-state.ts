@@ -9,10 +9,7 @@ import type { DetectorState } from './state.js';
  * fetched again next pass, since their mtime still differs).
  */
 export function applyScan(state: DetectorState, scan: ScanResult): void {
-  if (scan.known < state.size) {
-    const listed = new Set(scan.matched.map((entry) => entry.name));
-    for (const name of [...state.names()]) if (!listed.has(name)) state.delete(name);
-  }
+  for (const name of scan.gone) state.delete(name);
   for (const { entry, digest, bytes } of scan.unchanged) {
     state.set(entry.name, { mtime: entry.mtime, digest, outcome: state.get(entry.name)?.outcome ?? 'unchanged', bytes });
   }

@@ -10,7 +10,10 @@ import { parseProfileIndex, SAFE_PROFILE_NAME, type IndexEntry } from './profile
 /** Where profiles come from: Aquilon's web server, or a directory. */
 export interface ProfileSource {
   readonly description: string;
-  listProfiles(): Promise<{ entries: IndexEntry[]; invalid: string[] }>;
+  /** The profiles-info.xml as served or on disk; undefined for a directory without one (its files are the listing). */
+  readIndex(): Promise<Buffer | undefined>;
+  /** The index's entries: of `index` when given (as readIndex returned it), else read now. */
+  listProfiles(index?: Buffer): Promise<{ entries: IndexEntry[]; invalid: string[] }>;
   /** The profile's bytes, decompressed when its name ends in .gz; InputError when they are not what the name says or too large. */
   readProfile(name: string): Promise<Buffer>;
   close(): void;
@@ -26,14 +29,16 @@ export function createHttpProfileSource(options: {
   const http = createHttpClient({ timeoutMs: options.timeoutSeconds * 1000, retries: options.retries, maxBytes: options.maxBytes });
   const base = new URL(options.profileUrl ?? '.', options.indexUrl);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const readIndex = () =>
+    http.get(options.indexUrl).catch((error: Error) => {
+      // The index is the whole site's: nothing to record it against, so the pass is retried.
+      throw error instanceof BadBodyError ? new TransientError(`${redact(options.indexUrl)}: ${error.message}`) : error;
+    });
   return {
     description: options.indexUrl,
-    async listProfiles() {
-      const body = await http.get(options.indexUrl).catch((error: Error) => {
-        // The index is the whole site's: nothing to record it against, so the pass is retried.
-        throw error instanceof BadBodyError ? new TransientError(`${redact(options.indexUrl)}: ${error.message}`) : error;
-      });
-      return parseProfileIndex(options.indexUrl, body.toString('utf8'));
+    readIndex,
+    async listProfiles(index) {
+      return parseProfileIndex(options.indexUrl, (index ?? (await readIndex())).toString('utf8'));
     },
     async readProfile(name) {
       let bytes: Buffer;
@@ -51,15 +56,18 @@ export function createHttpProfileSource(options: {
 
 /** `maxBytes` caps a profile as the HTTP path caps a download: on disk, and decompressed. */
 export function createDirectoryProfileSource(dir: string, maxBytes: number): ProfileSource {
+  const indexPath = join(dir, 'profiles-info.xml');
+  const readIndex = () =>
+    readFile(indexPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw new ConfigError(`${indexPath}: ${error.message}`);
+    });
   return {
     description: dir,
-    async listProfiles() {
-      const index = join(dir, 'profiles-info.xml');
-      const text = await readFile(index, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw new ConfigError(`${index}: ${error.message}`);
-      });
-      if (text !== undefined) return parseProfileIndex(index, text);
+    readIndex,
+    async listProfiles(index) {
+      const bytes = index ?? (await readIndex());
+      if (bytes !== undefined) return parseProfileIndex(indexPath, bytes.toString('utf8'));
       // No index: the directory's profiles, with their file mtimes.
       const names = await readdir(dir).catch((error: Error) => {
         throw new ConfigError(`aquilon.index_dir: ${dir}: ${error.message}`);

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readState, saveState, type ProfileState } from './state.js';
+import { DetectorState, readState, readStateRecords, saveState, type ProfileState } from './state.js';
 import { ConfigError } from '../shared/errors.js';
 import { tempDir } from '../../test/support/git-repos.js';
 
@@ -134,6 +134,74 @@ describe('detector state: snapshot + journal', () => {
     try {
       writeFileSync(join(dir.path, 'detector-state.tsv'), '{"version": 1}');
       await assert.rejects(readState(dir.path), (error: unknown) => error instanceof ConfigError && /detector state is damaged.*run detect --baseline/.test(error.message));
+    } finally {
+      dir.remove();
+    }
+  });
+});
+
+describe('detector state read for some names (readStateRecords)', () => {
+  it('finds each name by bisection, with the journal on top, as the whole read does', async () => {
+    const dir = tempDir();
+    try {
+      await seed(dir.path, 3000);
+      const first = await readState(dir.path);
+      first.state.set('host17.json', entry('5'));
+      first.state.delete('host18.json');
+      first.state.set('zzz-new.json', entry('6'));
+      await saveState(dir.path, first);
+      const whole = (await readState(dir.path)).state;
+      // The first and last lines, names that are prefixes of others, journal changes, and names nobody has.
+      const names = ['host0.json', 'host999.json', 'host1.json', 'host10.json', 'host100.json', 'host17.json', 'host18.json', 'zzz-new.json', 'host.json', 'aaa.json', 'zzzz.json'];
+      const part = (await readStateRecords(dir.path, names, whole.size))!;
+      assert.ok(part.state.partial);
+      for (const name of names) assert.deepEqual(part.state.get(name), whole.get(name), name);
+      assert.equal(part.state.size, whole.size);
+      assert.throws(() => part.state.names(), /for some names only/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('saves the same journal lines as a whole state, and a whole new snapshot when one is due', async () => {
+    const dir = tempDir();
+    const twin = tempDir();
+    try {
+      await seed(dir.path, 2000);
+      cpSync(dir.path, twin.path, { recursive: true });
+      const change = (state: DetectorState, from: number, count: number) => {
+        for (let i = from; i < from + count; i++) state.set(`host${i}.json`, entry('7'));
+        state.delete(`host${from + count}.json`);
+        state.set(`new${from}.json`, entry('8'));
+      };
+      const names = (from: number, count: number) => [...Array.from({ length: count + 1 }, (_, i) => `host${from + i}.json`), `new${from}.json`];
+      for (const [from, count] of [[10, 5], [100, 1200]] as const) {
+        // 1,200 changes pass the journal's limit (1,000): the second round writes a snapshot.
+        const whole = await readState(dir.path);
+        const part = (await readStateRecords(twin.path, names(from, count), whole.state.size))!;
+        change(whole.state, from, count);
+        change(part.state, from, count);
+        assert.equal(part.state.size, whole.state.size);
+        await saveState(dir.path, whole);
+        await saveState(twin.path, part);
+        for (const file of ['detector-state.tsv', 'detector-state.journal']) {
+          const read = (path: string) => (existsSync(join(path, file)) ? readFileSync(join(path, file), 'utf8') : 'absent');
+          assert.equal(read(twin.path), read(dir.path), `${file} after ${count} changes`);
+        }
+      }
+      assert.ok(!existsSync(join(dir.path, 'detector-state.journal')), 'the second round wrote a snapshot');
+    } finally {
+      dir.remove();
+      twin.remove();
+    }
+  });
+
+  it('declines a snapshot of byte digests (v1), and no state at all', async () => {
+    const dir = tempDir();
+    try {
+      assert.equal(await readStateRecords(dir.path, ['a.json'], 0), undefined);
+      writeFileSync(join(dir.path, 'detector-state.tsv'), '# packuilon detector state v1 generation 1: name\tmtime\tdigest\toutcome\na.json\t1\tsha256:x\tcommitted\n');
+      assert.equal(await readStateRecords(dir.path, ['a.json'], 1), undefined);
     } finally {
       dir.remove();
     }

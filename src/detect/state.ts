@@ -24,6 +24,18 @@ export class DetectorState {
   private readonly records = new Map<string, string>();
   /** Names changed this pass → their record before the pass (undefined: none). */
   private readonly before = new Map<string, string | undefined>();
+  /** A state read for some names only (readStateRecords): how many records the whole state holds. */
+  private partialSize: number | undefined;
+
+  static partial(size: number): DetectorState {
+    const state = new DetectorState();
+    state.partialSize = size;
+    return state;
+  }
+
+  get partial(): boolean {
+    return this.partialSize !== undefined;
+  }
 
   static of(entries: Iterable<[string, ProfileState]>): DetectorState {
     const state = new DetectorState();
@@ -32,7 +44,10 @@ export class DetectorState {
   }
 
   get size(): number {
-    return this.records.size;
+    if (this.partialSize === undefined) return this.records.size;
+    let size = this.partialSize;
+    for (const [name, old] of this.before) size += Number(this.records.has(name)) - Number(old !== undefined);
+    return size;
   }
 
   get(name: string): ProfileState | undefined {
@@ -53,6 +68,7 @@ export class DetectorState {
   }
 
   names(): IterableIterator<string> {
+    this.assertWhole('names');
     return this.records.keys();
   }
 
@@ -83,6 +99,7 @@ export class DetectorState {
   }
 
   lines(): string[] {
+    this.assertWhole('lines');
     return [...this.records.keys()].sort().map((name) => `${name}\t${this.records.get(name)!}`);
   }
 
@@ -104,6 +121,10 @@ export class DetectorState {
     if (third >= 0 && text.length - third - 1 !== BYTES_DIGEST_LENGTH) return false;
     this.records.set(name, text);
     return true;
+  }
+
+  private assertWhole(what: string): void {
+    if (this.partialSize !== undefined) throw new Error(`DetectorState.${what}(): this state was read for some names only`);
   }
 
   private remember(name: string): void {
@@ -140,7 +161,7 @@ const OUTCOMES = new Set<string>(['committed', 'unchanged', 'published', 'reject
  */
 export async function readState(stateDir: string): Promise<StateFile> {
   const snapshotPath = join(stateDir, SNAPSHOT);
-  const text = await readOptional(snapshotPath);
+  const text = await readOptional(snapshotPath, 'utf8');
   if (text === undefined) return { state: new DetectorState(), exists: false, generation: 0, journalLines: 0, byteDigests: false };
   const lines = text.split('\n');
   const header = SNAPSHOT_HEADER.exec(lines[0] ?? '');
@@ -151,23 +172,92 @@ export async function readState(stateDir: string): Promise<StateFile> {
   for (let index = 1; index < lines.length - 1; index++) {
     if (!state.applyLine(lines[index]!)) damaged(`${snapshotPath}:${index + 1}`, 'unreadable line');
   }
+  const journalLines = await applyJournal(stateDir, generation, state);
+  return { state, exists: true, generation, journalLines, byteDigests };
+}
+
+/**
+ * The records of `names` alone, found by binary search in the sorted snapshot, with the
+ * journal on top: what a queue-mode pass that knows which entries moved (index-memo.ts)
+ * needs, without reading 20,000 records into a map. `size`: the whole state's, as the memo
+ * recorded it. Undefined when the snapshot is not one this release can search (a v1
+ * snapshot of byte digests): the caller reads the whole state.
+ */
+export async function readStateRecords(stateDir: string, names: Iterable<string>, size: number): Promise<StateFile | undefined> {
+  const snapshotPath = join(stateDir, SNAPSHOT);
+  const wanted = new Set(names);
+  // latin1: one byte per character, decoded at memcpy speed; names and records are ASCII. No names: the header alone.
+  const text = wanted.size > 0 ? await readOptional(snapshotPath, 'latin1') : await readHeaderLine(snapshotPath);
+  if (text === undefined) return undefined;
+  const headerEnd = text.indexOf('\n');
+  const header = SNAPSHOT_HEADER.exec(text.slice(0, Math.max(headerEnd, 0)));
+  const generation = Number(header?.[2]);
+  if (!header || header[1] === '1' || !Number.isInteger(generation) || !text.endsWith('\n')) return undefined;
+  const state = DetectorState.partial(size);
+  for (const name of wanted) {
+    const line = findRecordLine(text, headerEnd + 1, name);
+    if (line !== undefined && !state.applyLine(line)) damaged(snapshotPath, `unreadable line for ${name}`);
+  }
+  const journalLines = await applyJournal(stateDir, generation, state, wanted);
+  return { state, exists: true, generation, journalLines, byteDigests: false };
+}
+
+/** The line `name\t…` of a snapshot sorted by name (from `start`), by bisection over line starts. */
+function findRecordLine(text: string, start: number, name: string): string | undefined {
+  let low = start;
+  let high = text.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const newline = middle > low ? text.lastIndexOf('\n', middle - 1) : -1;
+    const lineStart = newline >= low ? newline + 1 : low;
+    const lineEnd = text.indexOf('\n', lineStart);
+    const tab = text.indexOf('\t', lineStart);
+    if (lineEnd < 0 || tab < 0 || tab > lineEnd) return undefined;
+    // The lines are sorted by name (DetectorState.lines).
+    const lineName = text.slice(lineStart, tab);
+    if (lineName === name) return text.slice(lineStart, lineEnd);
+    if (lineName < name) low = lineEnd + 1;
+    else high = lineStart;
+  }
+  return undefined;
+}
+
+/** The first line of a file and its newline (undefined when it has none in its first 4 KiB). */
+async function readHeaderLine(path: string): Promise<string | undefined> {
+  const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new ConfigError(`${path}: cannot read detector state: ${error.message}`);
+  });
+  if (!handle) return undefined;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    const newline = buffer.subarray(0, bytesRead).indexOf(10);
+    return newline < 0 ? undefined : buffer.toString('latin1', 0, newline + 1);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The journal of this generation applied to `state` (only the lines of `wanted` names, when given); how many lines it holds. */
+async function applyJournal(stateDir: string, generation: number, state: DetectorState, wanted?: Set<string>): Promise<number> {
   let journalLines = 0;
   const journalPath = join(stateDir, JOURNAL);
-  const journal = (await readOptional(journalPath))?.split('\n');
-  if (journal && Number(JOURNAL_HEADER.exec(journal[0] ?? '')?.[1]) === generation) {
-    for (let index = 1; index < journal.length; index++) {
-      const line = journal[index]!;
-      if (line === '' && index === journal.length - 1) break;
-      // Only the last line can be torn by a crash mid-append; its pass is redone.
-      if (!state.applyLine(line)) {
-        // A torn tail is never appended to: the next save writes a snapshot.
-        if (index === journal.length - 1) return { state, exists: true, generation, journalLines: Number.MAX_SAFE_INTEGER, byteDigests };
-        damaged(`${journalPath}:${index + 1}`, 'unreadable line');
-      }
-      journalLines++;
+  const journal = (await readOptional(journalPath, 'utf8'))?.split('\n');
+  if (!journal || Number(JOURNAL_HEADER.exec(journal[0] ?? '')?.[1]) !== generation) return 0;
+  const scratch = wanted ? new DetectorState() : state;
+  for (let index = 1; index < journal.length; index++) {
+    const line = journal[index]!;
+    if (line === '' && index === journal.length - 1) break;
+    const into = wanted && !wanted.has(line.slice(0, line.indexOf('\t'))) ? scratch : state;
+    // Only the last line can be torn by a crash mid-append; its pass is redone.
+    if (!into.applyLine(line)) {
+      // A torn tail is never appended to: the next save writes a snapshot.
+      if (index === journal.length - 1) return Number.MAX_SAFE_INTEGER;
+      damaged(`${journalPath}:${index + 1}`, 'unreadable line');
     }
+    journalLines++;
   }
-  return { state, exists: true, generation, journalLines, byteDigests };
+  return journalLines;
 }
 
 /** Save what changed since it was read: nothing, else journal lines, else a new snapshot. Each step is durable before it returns. */
@@ -180,9 +270,15 @@ export async function saveState(stateDir: string, file: StateFile): Promise<void
     return;
   }
   const generation = file.generation + 1;
+  // A state read for some names: the whole one now, with this pass's changes on top.
+  let whole = next;
+  if (next.partial) {
+    whole = (await readState(stateDir)).state;
+    for (const line of changes) if (!whole.applyLine(line)) throw new Error(`detector state: cannot apply ${line}`);
+  }
   // v2: digests of canonical JSON (v1 held digests of the bytes); v3: a bytes digest may follow the outcome.
   const lines = [`# packuilon detector state v3 generation ${generation}: name\tmtime\tdigest\toutcome\tbytes`];
-  lines.push(...next.lines());
+  lines.push(...whole.lines());
   lines.push('');
   await writeFileAtomic(join(stateDir, SNAPSHOT), lines.join('\n'));
   await rm(join(stateDir, JOURNAL), { force: true });
@@ -198,9 +294,9 @@ async function appendDurably(path: string, lines: string[], fresh: boolean): Pro
   }
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
+async function readOptional(path: string, encoding: 'utf8' | 'latin1'): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path, encoding);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`${path}: cannot read detector state: ${(error as Error).message}`);

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
+import { applyScan, planPass, rememberPass, scanForChanges, saveState } from '../detect/index.js';
 import { createGit, findBase } from '../repo/index.js';
 import type { Logger } from '../shared/log.js';
 import type { Progress } from '../shared/progress.js';
@@ -7,7 +7,7 @@ import { rerenderIfInputsMoved } from './auto-rerender.js';
 import { findOrphanedImages, readDeparted, updateDeparted } from './orphans.js';
 import { parseInput, processProfiles, repoTarget, type ParsedInput } from './process-profiles.js';
 import type { Forge } from '../forge/index.js';
-import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
+import { createProfileMatcher, createProfileSource, indexMemoKey, reportOf, type DetectReport } from './scan-site.js';
 
 /** One pass: find changed profiles, hand them on, and only then advance the state. */
 export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; baseline?: boolean; env: NodeJS.ProcessEnv; progress?: Progress }): Promise<DetectReport> {
@@ -24,18 +24,19 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
   const rerendering = target ? rerenderIfInputsMoved({ loaded, repo: target, log, fetch: true }) : Promise.resolve(null);
   rerendering.catch(() => undefined);
   try {
-    const [stateFile, listing, departed] = await Promise.all([readState(loaded.paths.stateDir), source.listProfiles(), readDeparted(loaded.paths.stateDir)]);
+    const [pass, departed] = await Promise.all([planPass({ source, matcher, stateDir: loaded.paths.stateDir, log, all: options.baseline ?? false }), readDeparted(loaded.paths.stateDir)]);
+    const { stateFile, plan } = pass;
     const { state } = stateFile;
     // Each changed profile is parsed as it arrives and its text dropped: a first import holds facts, not the site.
     // Merge-request mode keeps the texts: their copies show reviewers which fields changed.
     const parsedInputs = new Map<string, ParsedInput>();
     const scan = await scanForChanges({
-      source, listing, matcher, state, concurrency: loaded.config.aquilon.concurrency, log, all: (options.baseline ?? false) || stateFile.byteDigests, keepText: forge !== undefined,
+      source, plan, state, concurrency: loaded.config.aquilon.concurrency, log, keepText: forge !== undefined,
       ...(options.baseline ? {} : { onChanged: (ref, _bytes, { text, document, bytesSha256 }) => void parsedInputs.set(ref.name, parseInput({ ...ref, text }, undefined, document, bytesSha256)) }),
       ...(options.progress ? { onFetched: (done, total) => options.progress!.update('fetched', done, total) } : {}),
     });
     const report = reportOf(scan, options.baseline ?? false);
-    const indexNames = new Set(listing.entries.map((entry) => entry.name));
+    const indexNames = new Set(pass.entries!.map((entry) => entry.name));
     // Known to the state, gone from the index: these hosts left Aquilon.
     const left = scan.known < state.size ? [...state.names()].filter((name) => !indexNames.has(name)) : [];
     await updateDeparted(loaded.paths.stateDir, departed, { left, listed: indexNames });
@@ -76,6 +77,10 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
       for (const key of report.orphaned) log.warn({ imageKey: key }, 'image orphaned: no profile of it is left in the index');
     }
     await saveState(loaded.paths.stateDir, stateFile);
+    // A clean baseline of a queue-mode site: its index is the memo the first queue pass diffs against.
+    if (options.baseline && loaded.config.trigger === 'queue' && scan.failed.length === 0 && plan.invalid.length === 0) {
+      await rememberPass({ stateDir: loaded.paths.stateDir, memoKey: indexMemoKey(loaded, source), pass, matcher });
+    }
     // After the state: the branches are pushed, so a forge that fails here loses nothing (exit 1, the next pass reconciles).
     if (forge && target) {
       const { reconcileAfterRender } = await import('./merge-requests.js');

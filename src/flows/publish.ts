@@ -1,10 +1,10 @@
 import type { LoadedConfig } from '../config/index.js';
-import { applyScan, readState, scanForChanges, saveState } from '../detect/index.js';
+import { applyScan, planPass, rememberPass, scanForChanges, saveState } from '../detect/index.js';
 import { MESSAGE_HEADER, type ProfileInput, type ProfileRef } from '../model.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import type { Publisher } from '../queue/index.js';
-import { createProfileMatcher, createProfileSource, reportOf, type DetectReport } from './scan-site.js';
+import { createProfileMatcher, createProfileSource, indexMemoKey, reportOf, type DetectReport } from './scan-site.js';
 
 /** The broker URL: the environment's whole URL, else the config's with a password from `queue.password_env`. */
 export function brokerUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
@@ -46,8 +46,9 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const url = brokerUrl(loaded, options.env);
   const source = createProfileSource(loaded);
   const matcher = createProfileMatcher(loaded);
-  const reading = Promise.all([readState(loaded.paths.stateDir), source.listProfiles()]);
-  reading.catch(() => undefined);
+  const key = indexMemoKey(loaded, source);
+  const planning = planPass({ source, matcher, stateDir: loaded.paths.stateDir, log, memoKey: key });
+  planning.catch(() => undefined);
   // The broker client is loaded and connects at the first changed profile, while the rest download:
   // a pass with nothing to publish never pays for it, and it does not hold up the index.
   let connection: Promise<Publisher> | undefined;
@@ -61,21 +62,21 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
   const confirms = new Map<string, Promise<void>>();
   let closing: Promise<void> | undefined;
   try {
-    const [stateFile, listing] = await reading;
+    const pass = await planning;
+    const { stateFile, plan } = pass;
     const { state } = stateFile;
+    log.debug({ profiles: state.size, partial: state.partial }, 'state read');
     const scan = await scanForChanges({
       source,
-      listing,
-      matcher,
+      plan,
       state,
       concurrency: loaded.config.aquilon.concurrency,
       log,
       keepText: false,
-      // A state of byte digests: every profile once, to record canonical digests (no message for the unchanged).
-      all: stateFile.byteDigests,
       // Published as soon as hashed, in download order, while the rest downloads.
       onChanged: (profile, bytes) => confirms.set(profile.name, connecting().then((publisher) => publisher.publish(messageOf(profile, bytes)))),
     });
+    log.debug({ fetched: scan.changed.length + scan.unchanged.length, changed: scan.changed.length }, 'profiles downloaded');
     applyScan(state, scan);
     const report = { ...reportOf(scan, false), published: 0 };
     // A broker that cannot be reached fails the pass as one error; nothing is recorded.
@@ -90,10 +91,13 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
         report.failed.push({ profile: entry.name, error: (error as Error).message });
       }
     }
+    if (scan.changed.length > 0) log.debug({ confirmed: report.published }, 'confirms in');
     // Every confirm is in: the broker connection closes while the state is written.
     source.close();
     closing = connection?.then((publisher) => publisher.close(), () => undefined);
     await saveState(loaded.paths.stateDir, stateFile);
+    // Clean: every moved entry is recorded, so the next pass may read only what changes after this index.
+    if (scan.failed.length === 0 && report.failed.length === 0 && plan.invalid.length === 0) await rememberPass({ stateDir: loaded.paths.stateDir, memoKey: key, pass, matcher });
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
     return report;
   } finally {

@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/index.js';
-import { createDirectoryProfileSource, createHttpProfileSource, createMatcher, type ProfileSource, type ScanResult } from '../detect/index.js';
+import { createDirectoryProfileSource, createHttpProfileSource, createMatcher, memoKey, type ProfileSource, type ScanResult } from '../detect/index.js';
 import { ConfigError } from '../shared/errors.js';
 import type { ProfileOutcome } from './process-profiles.js';
 import type { RerenderedImage } from './rerender.js';
@@ -44,6 +44,12 @@ export function createProfileSource(loaded: LoadedConfig): ProfileSource {
   });
 }
 
+/** What the index memo of queue mode is valid for: this source and this match. */
+export function indexMemoKey(loaded: LoadedConfig, source: ProfileSource): string {
+  const { match, match_regex } = loaded.config.aquilon;
+  return memoKey(source.description, match, match_regex);
+}
+
 export function createProfileMatcher(loaded: LoadedConfig) {
   const { match, match_regex } = loaded.config.aquilon;
   try {
@@ -56,7 +62,7 @@ export function createProfileMatcher(loaded: LoadedConfig) {
 export function reportOf(scan: ScanResult, baseline: boolean): DetectReport {
   return {
     listed: scan.listed + scan.invalid.length,
-    matched: scan.matched.length,
+    matched: scan.matched,
     fetched: scan.changed.length + scan.unchanged.length + scan.bad.length,
     changed: scan.changed.length,
     recompiled: scan.unchanged.length,

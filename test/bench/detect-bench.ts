@@ -8,6 +8,8 @@
  *   BENCH_RUNS=7 npm run bench       runs per scenario (default 5, quick 3)
  *   BENCH_TOUCHED=100                touched-only recompiles per run (default 100)
  *   BENCH_CLI=path/to/entry.mjs      benchmark another build (A/B of a fix; docs untouched)
+ *   BENCH_TIMELINE=1                 every run at LOG_LEVEL=debug, its log lines printed as ms after spawn
+ *   BENCH_CDB2RABBIT=0               queue mode without the seed's cdb2rabbit beside it
  *   BENCH_AB="a=x.mjs,b=y.mjs"       interleaved A/B: every run of every scenario with each
  *                                    entry in turn; prints medians and ratios to the first
  *
@@ -109,7 +111,9 @@ const abVariants: { label: string; entry: string }[] | undefined = process.env.B
       return { label, entry: resolve(entry) };
     })
   : undefined;
-const writeDocs = !quick && !onlyRe && !process.env.BENCH_CLI && !abVariants && flags['no-docs'] !== true;
+const timeline = process.env.BENCH_TIMELINE === '1';
+const withSeed = process.env.BENCH_CDB2RABBIT !== '0';
+const writeDocs = !quick && !onlyRe && !process.env.BENCH_CLI && !abVariants && !timeline && withSeed && flags['no-docs'] !== true;
 
 const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
@@ -404,6 +408,24 @@ function restoreGroup(group: Group): void {
   }
 }
 
+/** BENCH_TIMELINE: the run's log lines, each as ms after spawn, its message and its other fields. */
+function timelineOf(child: ChildRun, seconds: number): string[] {
+  const lines: string[] = [];
+  for (const line of child.stderr.split('\n')) {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const { time, msg, level: _level, pid: _pid, hostname: _hostname, ...rest } = event;
+    if (typeof time !== 'string') continue;
+    lines.push(`  +${String(Date.parse(time) - child.spawnedAtMs).padStart(4)} ms  ${String(msg)} ${JSON.stringify(rest).slice(0, 160)}`);
+  }
+  lines.push(`  +${(seconds * 1000).toFixed(0).padStart(4)} ms  (exit ${child.code})`);
+  return lines;
+}
+
 function indexReadAt(child: ChildRun): number | undefined {
   for (const line of child.stderr.split('\n')) {
     if (!line.includes('"index read"')) continue;
@@ -476,7 +498,7 @@ async function runScenario(
   const change = applyChange(site, k, matcher, group.matchingOnly);
   if (group.mode === 'queue') await queue!.purge(group.queueName);
   syncDisks();
-  const child = await runChild(['detect', '--config', group.config, '--json'], { env: { ...env, ...options.env }, nodeArgs: options.nodeArgs, entry: options.entry, tag: options.tag ?? `${scenario.id}-${index}` });
+  const child = await runChild(['detect', '--config', group.config, '--json'], { env: { ...env, ...(timeline ? { LOG_LEVEL: 'debug', LOG_FORMAT: 'json' } : {}), ...options.env }, nodeArgs: options.nodeArgs, entry: options.entry, tag: options.tag ?? `${scenario.id}-${index}` });
   const problems: string[] = [];
   if (child.code !== 0) problems.push(`exit ${child.code}: ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   let report: { matched: number; fetched: number; changed: number; recompiled: number; commits: number; failed: unknown[]; published?: number } | undefined;
@@ -663,7 +685,7 @@ function scenarioTable(results: ScenarioResult[], mode: Mode): string[] {
 /** Queue mode against the seed's cdb2rabbit, measured in the same runs. */
 function seedTable(results: ScenarioResult[]): string[] {
   const rows = results.filter((r) => r.seed?.seconds.length);
-  if (!rows.length) return ["The seed's `cdb2rabbit` was not run (it needs Debian's python3-pika)."];
+  if (!rows.length) return [withSeed ? "The seed's `cdb2rabbit` was not run (it needs Debian's python3-pika)." : "The seed's `cdb2rabbit` was not run (BENCH_CDB2RABBIT=0)."];
   const lines = [
     "Side by side with the seed's Python `cdb2rabbit` (test/fixtures/seed-bin/cdb2rabbit.py, Debian's python3-pika; its cache primed with the baseline site), one seed run after each of ours on the same change and broker:",
     '',
@@ -827,7 +849,7 @@ async function main(): Promise<number> {
     for (const group of usedGroups) await setUpGroup(group, server, env);
     const queueGroup = usedGroups.find((g) => g.mode === 'queue');
     let seed: SeedCdb2rabbit | undefined;
-    if (queueGroup && rabbit && !abVariants) {
+    if (queueGroup && rabbit && !abVariants && withSeed) {
       const why = seedUnavailable();
       if (why) log(`the seed's cdb2rabbit cannot run: ${why}; queue mode is measured alone`);
       else {
@@ -847,8 +869,9 @@ async function main(): Promise<number> {
       let planned = params.runs;
       const seedRuns = seed && scenario.group.mode === 'queue' ? { seconds: [] as number[], messages: [] as number[], expected: 0 } : undefined;
       for (let i = 0; i < planned; i++) {
-        const { result, matched: m } = await runScenario(scenario, site, env, queue, i);
+        const { result, matched: m, child } = await runScenario(scenario, site, env, queue, i);
         matched = m;
+        if (timeline) process.stderr.write(`${timelineOf(child, result.seconds).join('\n')}\n`);
         runs.push(result);
         log(
           `${scenario.id} run ${i + 1}/${planned}: ${result.seconds.toFixed(3)} s, ${fmtMb(result.rssKib)} MB, fetched ${result.fetched}, ${scenario.group.mode === 'direct' ? `${result.commits} commits` : `${result.messages} messages`}, missed ${result.missed}, spurious ${result.spurious}${result.problems.length ? ` — ${result.problems.join('; ')}` : ''}`,
