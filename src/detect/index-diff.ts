@@ -1,26 +1,27 @@
-import { SAFE_PROFILE_NAME, type IndexEntry, type Matcher } from './profile-index.js';
+import { SAFE_PROFILE_NAME, type IndexEntry } from './profile-index.js';
 
 /**
  * Whether `entries` (the full parser's answer for `index`) is all `index` holds, line by
- * line: an optional `<?xml …?>` first line, `<profiles>`, plain entry lines of distinct
- * matching names, `</profiles>`, blank lines. Only such an index is remembered, so a diff
- * against it needs to read no line it does not change.
+ * line: an optional `<?xml …?>` first line, `<profiles>`, one plain entry line per entry in
+ * order, `</profiles>`, blank lines. Only such an index is remembered, so a diff against it
+ * needs to read no line it does not change; and no name listed twice. Each line is compared
+ * with the text its entry would have, on one latin1 string: 20,000 lines in a few ms.
  */
-export function isPlainIndex(index: Buffer, entries: readonly IndexEntry[], matcher: Matcher): boolean {
+export function isPlainIndex(index: Buffer, entries: readonly IndexEntry[]): boolean {
+  // A name listed twice breaks what a memo stands for (one record per matching entry), and how the state is pruned.
+  if (new Set(entries.map((entry) => entry.name)).size !== entries.length) return false;
+  const text = index.toString('latin1');
   let next = 0;
-  const names = new Set<string>();
-  for (let start = 0, line = 0; start < index.length; line++) {
-    let end = index.indexOf(10, start);
-    if (end < 0) end = index.length;
-    const entry = plainEntry(index, start, end);
-    if (entry) {
-      const expected = entries[next++];
-      if (!expected || expected.name !== entry.name || expected.mtime !== entry.mtime) return false;
-      if (matcher(entry.name)) {
-        if (names.has(entry.name)) return false;
-        names.add(entry.name);
-      }
-    } else if (!isFrameLine(index.toString('latin1', start, end), line)) {
+  for (let start = 0, line = 0; start < text.length; line++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const entry = entries[next];
+    if (entry && text.startsWith("<profile mtime='", start)) {
+      // The parser's name and mtime, written back plainly: an entity, other quoting or spacing differs.
+      const plain = `<profile mtime='${entry.mtime}'>${entry.name}</profile>`;
+      if (end - start !== plain.length || !text.startsWith(plain, start)) return false;
+      next++;
+    } else if (!isFrameLine(text.slice(start, end), line)) {
       return false;
     }
     start = end + 1;

@@ -45,7 +45,7 @@ async function cleanPass(root: string, lines: string[], matcher: Matcher, key: s
   for (const entry of pass.plan.toFetch) state.set(entry.name, { mtime: entry.mtime, digest: `sha256:${entry.name}`, outcome: 'published' });
   for (const name of pass.plan.gone) state.delete(name);
   await saveState(stateDir, pass.stateFile);
-  await rememberPass({ stateDir, memoKey: key, pass, matcher });
+  await rememberPass({ stateDir, memoKey: key, pass });
   return { site, stateDir, source };
 }
 
@@ -87,7 +87,7 @@ describe('planPass: from the lines that changed, or from the whole index', () =>
             for (const entry of memo.plan.toFetch) state.set(entry.name, { mtime: entry.mtime, digest: `sha256:${entry.name}`, outcome: 'published' });
             for (const name of memo.plan.gone) state.delete(name);
             await saveState(stateDir, memo.stateFile);
-            if (memo.plan.invalid.length === 0) await rememberPass({ stateDir, memoKey: key, pass: memo, matcher });
+            if (memo.plan.invalid.length === 0) await rememberPass({ stateDir, memoKey: key, pass: memo });
           }
         } finally {
           root.remove();

@@ -3,7 +3,7 @@ import { findIndexMemo, rememberIndex, type IndexMemo } from './index-memo.js';
 import type { IndexEntry, Matcher } from './profile-index.js';
 import type { ProfileSource } from './profile-source.js';
 import { planFromDelta, planFromListing, type ScanPlan } from './scan.js';
-import { readState, readStateRecords, type StateFile } from './state.js';
+import { readSnapshotText, readState, readStateRecords, type StateFile } from './state.js';
 import type { Logger } from '../shared/log.js';
 
 export interface PassPlan {
@@ -27,7 +27,11 @@ export async function planPass(options: { source: ProfileSource; matcher: Matche
   const { source, matcher, stateDir, log } = options;
   const reading = source.readIndex();
   reading.catch(() => undefined);
-  const memo = options.memoKey && !options.all ? await findIndexMemo(stateDir, options.memoKey) : undefined;
+  // With a memo key, the snapshot is read now too: the records of the lines that changed are looked up in it.
+  const key = options.all ? undefined : options.memoKey;
+  const snapshot = key ? readSnapshotText(stateDir) : undefined;
+  snapshot?.catch(() => undefined);
+  const memo = key ? await findIndexMemo(stateDir, key) : undefined;
   // No memo: the whole state loads while the index downloads.
   const wholeState = memo ? undefined : readState(stateDir);
   wholeState?.catch(() => undefined);
@@ -36,7 +40,7 @@ export async function planPass(options: { source: ProfileSource; matcher: Matche
   if (memo && index) {
     const delta = diffIndex(memo.index, index, Math.max(1000, memo.entries / 10));
     const names = delta && new Set([...delta.removed, ...delta.added].map((entry) => entry.name));
-    const stateFile = names && (await readStateRecords(stateDir, names, memo.records));
+    const stateFile = names && (await readStateRecords(stateDir, names, memo.records, snapshot));
     const plan = delta && stateFile && planFromDelta(delta, memo, matcher, stateFile.state);
     if (plan && stateFile) {
       log.debug({ removed: delta.removed.length, added: delta.added.length }, 'index diffed against the last pass');
@@ -54,9 +58,9 @@ export async function planPass(options: { source: ProfileSource; matcher: Matche
  * was not clean leaves the memo as it was: it still describes the state if nothing was saved,
  * and it no longer matches the state files if something was.
  */
-export async function rememberPass(options: { stateDir: string; memoKey: string; pass: PassPlan; matcher: Matcher }): Promise<void> {
+export async function rememberPass(options: { stateDir: string; memoKey: string; pass: PassPlan }): Promise<void> {
   const { pass } = options;
   if (!pass.index) return;
-  if (pass.entries && !isPlainIndex(pass.index, pass.entries, options.matcher)) return;
+  if (pass.entries && !isPlainIndex(pass.index, pass.entries)) return;
   await rememberIndex(options.stateDir, options.memoKey, pass.index, { records: pass.stateFile.state.size, entries: pass.plan.listed, matched: pass.plan.matched }, pass.sameAs);
 }

@@ -183,11 +183,11 @@ export async function readState(stateDir: string): Promise<StateFile> {
  * recorded it. Undefined when the snapshot is not one this release can search (a v1
  * snapshot of byte digests): the caller reads the whole state.
  */
-export async function readStateRecords(stateDir: string, names: Iterable<string>, size: number): Promise<StateFile | undefined> {
+export async function readStateRecords(stateDir: string, names: Iterable<string>, size: number, snapshot?: Promise<string | undefined>): Promise<StateFile | undefined> {
   const snapshotPath = join(stateDir, SNAPSHOT);
   const wanted = new Set(names);
-  // latin1: one byte per character, decoded at memcpy speed; names and records are ASCII. No names: the header alone.
-  const text = wanted.size > 0 ? await readOptional(snapshotPath, 'latin1') : await readHeaderLine(snapshotPath);
+  // No names: the header alone.
+  const text = wanted.size > 0 ? await (snapshot ?? readSnapshotText(stateDir)) : await readHeaderLine(snapshotPath);
   if (text === undefined) return undefined;
   const headerEnd = text.indexOf('\n');
   const header = SNAPSHOT_HEADER.exec(text.slice(0, Math.max(headerEnd, 0)));
@@ -200,6 +200,12 @@ export async function readStateRecords(stateDir: string, names: Iterable<string>
   }
   const journalLines = await applyJournal(stateDir, generation, state, wanted);
   return { state, exists: true, generation, journalLines, byteDigests: false };
+}
+
+/** The snapshot as readStateRecords searches it (queue mode reads it while the index downloads); undefined when there is none. */
+export function readSnapshotText(stateDir: string): Promise<string | undefined> {
+  // latin1: one byte per character, decoded at memcpy speed; names and records are ASCII.
+  return readOptional(join(stateDir, SNAPSHOT), 'latin1');
 }
 
 /** The line `name\t…` of a snapshot sorted by name (from `start`), by bisection over line starts. */
@@ -260,13 +266,17 @@ async function applyJournal(stateDir: string, generation: number, state: Detecto
   return journalLines;
 }
 
-/** Save what changed since it was read: nothing, else journal lines, else a new snapshot. Each step is durable before it returns. */
-export async function saveState(stateDir: string, file: StateFile): Promise<void> {
+/**
+ * Save what changed since it was read: nothing, else journal lines, else a new snapshot. Each
+ * step is durable before it returns. `whenWritten` runs once the files hold their new bytes,
+ * alongside the journal's fsync (the index memo, which names the files by size and mtime).
+ */
+export async function saveState(stateDir: string, file: StateFile, whenWritten?: () => Promise<void>): Promise<void> {
   const next = file.state;
   const changes = next.changeLines();
-  if (file.exists && changes.length === 0 && !file.byteDigests) return;
+  if (file.exists && changes.length === 0 && !file.byteDigests) return whenWritten?.();
   if (file.exists && !file.byteDigests && file.journalLines + changes.length <= Math.max(1000, next.size / 4)) {
-    await appendDurably(join(stateDir, JOURNAL), file.journalLines === 0 ? [`# packuilon detector journal generation ${file.generation}`, ...changes] : changes, file.journalLines === 0);
+    await appendDurably(join(stateDir, JOURNAL), file.journalLines === 0 ? [`# packuilon detector journal generation ${file.generation}`, ...changes] : changes, file.journalLines === 0, whenWritten);
     return;
   }
   const generation = file.generation + 1;
@@ -282,13 +292,15 @@ export async function saveState(stateDir: string, file: StateFile): Promise<void
   lines.push('');
   await writeFileAtomic(join(stateDir, SNAPSHOT), lines.join('\n'));
   await rm(join(stateDir, JOURNAL), { force: true });
+  await whenWritten?.();
 }
 
-async function appendDurably(path: string, lines: string[], fresh: boolean): Promise<void> {
+async function appendDurably(path: string, lines: string[], fresh: boolean, whenWritten?: () => Promise<void>): Promise<void> {
   const handle = await open(path, fresh ? 'w' : 'a', 0o644);
   try {
     await handle.writeFile(`${lines.join('\n')}\n`);
-    await handle.sync();
+    // The size and mtime are final once written; the fsync is the disk's time, not ours.
+    await Promise.all([handle.sync(), whenWritten?.()]);
   } finally {
     await handle.close();
   }

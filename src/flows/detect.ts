@@ -79,7 +79,7 @@ export async function detectOnce(options: { loaded: LoadedConfig; log: Logger; b
     await saveState(loaded.paths.stateDir, stateFile);
     // A clean baseline of a queue-mode site: its index is the memo the first queue pass diffs against.
     if (options.baseline && loaded.config.trigger === 'queue' && scan.failed.length === 0 && plan.invalid.length === 0) {
-      await rememberPass({ stateDir: loaded.paths.stateDir, memoKey: indexMemoKey(loaded, source), pass, matcher });
+      await rememberPass({ stateDir: loaded.paths.stateDir, memoKey: indexMemoKey(loaded, source), pass });
     }
     // After the state: the branches are pushed, so a forge that fails here loses nothing (exit 1, the next pass reconciles).
     if (forge && target) {

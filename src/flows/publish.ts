@@ -95,9 +95,14 @@ export async function publishChanges(options: { loaded: LoadedConfig; log: Logge
     // Every confirm is in: the broker connection closes while the state is written.
     source.close();
     closing = connection?.then((publisher) => publisher.close(), () => undefined);
-    await saveState(loaded.paths.stateDir, stateFile);
     // Clean: every moved entry is recorded, so the next pass may read only what changes after this index.
-    if (scan.failed.length === 0 && report.failed.length === 0 && plan.invalid.length === 0) await rememberPass({ stateDir: loaded.paths.stateDir, memoKey: key, pass, matcher });
+    const clean = scan.failed.length === 0 && report.failed.length === 0 && plan.invalid.length === 0;
+    const remember = () =>
+      rememberPass({ stateDir: loaded.paths.stateDir, memoKey: key, pass }).catch((error: Error) =>
+        // A cache: without it the next pass reads the whole index and state.
+        log.warn({ error: error.message }, 'index memo not written'),
+      );
+    await saveState(loaded.paths.stateDir, stateFile, clean ? remember : undefined);
     if (report.published) log.info({ queue: loaded.config.queue.name, published: report.published, failed: report.failed.length }, 'profiles published');
     return report;
   } finally {

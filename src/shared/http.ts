@@ -1,5 +1,4 @@
-import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { TransientError, redact } from './errors.js';
 import { BadBodyError, gunzipLimited } from './gunzip.js';
 
@@ -32,14 +31,21 @@ export interface HttpOptions {
  * thousands of profile downloads share a handful of sockets.
  */
 export function createHttpClient(options: HttpOptions): HttpClient {
-  const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
-  const once = (url: string): Promise<Buffer> =>
-    new Promise((resolve, reject) => {
-      const parsed = new URL(url);
-      const secure = parsed.protocol === 'https:';
-      const request = (secure ? httpsRequest : httpRequest)(
+  const plain = { request: httpRequest, agent: new HttpAgent({ keepAlive: true, maxSockets: 64 }) };
+  // node:https (and TLS under it) is loaded at the first https:// URL: 2 ms of every start otherwise.
+  let secure: Promise<typeof plain> | undefined;
+  const transportOf = async (parsed: URL): Promise<typeof plain> => {
+    if (parsed.protocol !== 'https:') return plain;
+    secure ??= import('node:https').then(({ request, Agent }) => ({ request, agent: new Agent({ keepAlive: true, maxSockets: 64 }) }));
+    return secure;
+  };
+  const once = async (url: string): Promise<Buffer> => {
+    const parsed = new URL(url);
+    const transport = await transportOf(parsed);
+    return new Promise((resolve, reject) => {
+      const request: ClientRequest = transport.request(
         parsed,
-        { agent: secure ? agents.https : agents.http, headers: { 'accept-encoding': 'gzip' }, timeout: options.timeoutMs },
+        { agent: transport.agent, headers: { 'accept-encoding': 'gzip' }, timeout: options.timeoutMs } satisfies RequestOptions,
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -66,6 +72,7 @@ export function createHttpClient(options: HttpOptions): HttpClient {
       request.on('error', reject);
       request.end();
     });
+  };
   return {
     async get(url) {
       for (let attempt = 0; ; attempt++) {
@@ -83,8 +90,8 @@ export function createHttpClient(options: HttpOptions): HttpClient {
       }
     },
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      plain.agent.destroy();
+      void secure?.then((transport) => transport.agent.destroy());
     },
   };
 }
