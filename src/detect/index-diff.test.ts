@@ -2,21 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffIndex, isPlainIndex, plainEntry } from './index-diff.js';
 import { parseProfileIndex, type IndexEntry } from './profile-index.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 const line = (name: string, mtime: string | number) => `<profile mtime='${mtime}'>${name}</profile>`;
 const indexOf = (lines: string[]) => Buffer.from(`<?xml version='1.0' encoding='utf-8'?>\n<profiles>\n${lines.map((l) => `${l}\n`).join('')}</profiles>\n`);
 const key = (entry: IndexEntry) => `${entry.name}@${entry.mtime}`;
-
-/** A small deterministic generator, so a failing case can be rerun. */
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  return (below: number) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % below;
-  };
-}
 
 /** old − removed + added, as a multiset of name@mtime, against the full parser's answer for `next`. */
 function assertComplete(old: Buffer, next: Buffer, delta: { removed: IndexEntry[]; added: IndexEntry[] }, label: string) {
@@ -129,7 +119,7 @@ describe('diffIndex', () => {
     const fragments = ['<!--', '-->', '<profile', "mtime='1'>", '</profile>', '&amp;', '\r', '', '<profiles>', 'x'];
     let diffed = 0;
     for (let seed = 1; seed <= 400; seed++) {
-      const pick = random(seed);
+      const pick = seededRandom(seed);
       const next = base.slice(0, 60 + pick(40));
       const old = indexOf(next);
       for (let edits = 1 + pick(12); edits > 0; edits--) {

@@ -9,20 +9,11 @@ import { createDirectoryProfileSource } from './profile-source.js';
 import { DetectorState, saveState } from './state.js';
 import { silentLogger } from '../shared/log.js';
 import { tempDir } from '../../test/support/git-repos.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 const line = (name: string, mtime: number) => `<profile mtime='${mtime}'>${name}</profile>`;
 const indexText = (lines: string[]) => `<?xml version='1.0' encoding='utf-8'?>\n<profiles>\n${lines.map((l) => `${l}\n`).join('')}</profiles>\n`;
 const log = silentLogger();
-
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  return (below: number) => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % below;
-  };
-}
 
 /** What decides a pass, comparable whichever way it was planned. */
 const summary = ({ plan }: PassPlan) => ({
@@ -61,7 +52,7 @@ describe('planPass: from the lines that changed, or from the whole index', () =>
         const root = tempDir();
         try {
           mkdirSync(join(root.path, 'site'));
-          const pick = random(seed);
+          const pick = seededRandom(seed);
           const lines = [...base];
           const { site, stateDir, source } = await cleanPass(root.path, lines, matcher, key);
           for (let round = 0; round < 3; round++) {

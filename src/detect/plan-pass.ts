@@ -38,7 +38,8 @@ export async function planPass(options: { source: ProfileSource; matcher: Matche
   const index = await reading;
   log.debug({ bytes: index?.length, memo: memo !== undefined }, 'index downloaded');
   if (memo && index) {
-    const delta = diffIndex(memo.index, index, Math.max(1000, memo.entries / 10));
+    // Up to a tenth of the entries changed (each a removed and an added line); beyond that the whole parse is as quick.
+    const delta = diffIndex(memo.index, index, Math.max(2000, memo.entries / 5));
     const names = delta && new Set([...delta.removed, ...delta.added].map((entry) => entry.name));
     const stateFile = names && (await readStateRecords(stateDir, names, memo.records, snapshot));
     const plan = delta && stateFile && planFromDelta(delta, memo, matcher, stateFile.state);
