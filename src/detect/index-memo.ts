@@ -45,7 +45,10 @@ export async function findIndexMemo(stateDir: string, key: string): Promise<Inde
   return { index, identity, records, entries, matched };
 }
 
-/** Keep `index` as the memo of a clean pass whose state is saved; no memo when the index is not plain enough to be diffed. */
+/**
+ * Keep `index` as the memo of a clean pass whose state is saved (rememberPass checks that the
+ * index is plain); a state with other than one record per matching entry removes the memo.
+ */
 export async function rememberIndex(
   stateDir: string,
   key: string,
@@ -63,10 +66,6 @@ export async function rememberIndex(
   const temp = `${path}.tmp`;
   await writeFile(temp, Buffer.concat([Buffer.from(header, 'latin1'), index]));
   await rename(temp, path);
-}
-
-export async function forgetIndex(stateDir: string): Promise<void> {
-  await rm(join(stateDir, MEMO), { force: true });
 }
 
 async function stateIdentity(stateDir: string): Promise<string> {

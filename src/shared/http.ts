@@ -1,4 +1,5 @@
 import { request as httpRequest, Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 import { TransientError, redact } from './errors.js';
 import { BadBodyError, gunzipLimited } from './gunzip.js';
 
@@ -33,15 +34,19 @@ export interface HttpOptions {
 export function createHttpClient(options: HttpOptions): HttpClient {
   const plain = { request: httpRequest, agent: new HttpAgent({ keepAlive: true, maxSockets: 64 }) };
   // node:https (and TLS under it) is loaded at the first https:// URL: 2 ms of every start otherwise.
-  let secure: Promise<typeof plain> | undefined;
-  const transportOf = async (parsed: URL): Promise<typeof plain> => {
+  // By require, not import(): the start-up snapshot has no dynamic import (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
+  let secure: typeof plain | undefined;
+  const transportOf = (parsed: URL): typeof plain => {
     if (parsed.protocol !== 'https:') return plain;
-    secure ??= import('node:https').then(({ request, Agent }) => ({ request, agent: new Agent({ keepAlive: true, maxSockets: 64 }) }));
+    if (!secure) {
+      const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
+      secure = { request: https.request, agent: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+    }
     return secure;
   };
-  const once = async (url: string): Promise<Buffer> => {
+  const once = (url: string): Promise<Buffer> => {
     const parsed = new URL(url);
-    const transport = await transportOf(parsed);
+    const transport = transportOf(parsed);
     return new Promise((resolve, reject) => {
       const request: ClientRequest = transport.request(
         parsed,
@@ -91,7 +96,7 @@ export function createHttpClient(options: HttpOptions): HttpClient {
     },
     close() {
       plain.agent.destroy();
-      void secure?.then((transport) => transport.agent.destroy());
+      secure?.agent.destroy();
     },
   };
 }

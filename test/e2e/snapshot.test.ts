@@ -5,10 +5,12 @@
 // directory must never be used (such a blob crashes node before our code runs).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
 import { parse, stringify } from 'yaml';
@@ -35,6 +37,8 @@ function launch(launcher: string, args: string[], options: { cwd: string; env: N
     from: /starting from the snapshot/.test(stderr) ? 'snapshot' : /starting from .*packuilon\.mjs/.test(stderr) ? 'esm' : undefined,
   }));
 }
+
+const pick = (object: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(keys.map((key) => [key, object[key]]));
 
 describe('bin/packuilon from the start-up snapshot (real git, RabbitMQ)', () => {
   const root = tempDir();
@@ -96,6 +100,43 @@ describe('bin/packuilon from the start-up snapshot (real git, RabbitMQ)', () => 
     } finally {
       await amqp?.close();
       await broker.release();
+    }
+  });
+
+  it('detect over https from the snapshot: node:https loads at the first https URL; the baseline keeps the index memo and the next pass diffs against it', async () => {
+    const tls = join(root.path, 'tls');
+    mkdirSync(tls);
+    const [key, cert] = [join(tls, 'key.pem'), join(tls, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const site = join(root.path, 'https-profiles');
+    writeProfiles(site, {
+      'c.cloud.template.json': { text: profileText({ hostname: 'c' }), mtime: 100 },
+      'd.cloud.template.json': { text: profileText({ hostname: 'd' }), mtime: 100 },
+    });
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (request, response) => {
+      const name = decodeURIComponent(new URL(request.url ?? '/', 'https://127.0.0.1').pathname.replace(/^\/profiles\//, ''));
+      if (!existsSync(join(site, name))) return void response.writeHead(404).end();
+      response.end(readFileSync(join(site, name)));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const config = join(root.path, 'https.yaml');
+      const stateDir = join(root.path, 'https-state');
+      writeFileSync(config, stringify({ aquilon: { index_url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/profiles/profiles-info.xml` }, state_dir: stateDir, trigger: 'queue', queue: { name: 'unused' } }));
+      const env = { ...gitEnv, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', NODE_EXTRA_CA_CERTS: cert };
+      const baseline = await launch(launcher, ['detect', '--config', config, '--baseline', '--json'], { cwd: root.path, env });
+      assert.equal(baseline.from, 'snapshot', baseline.stderr);
+      assert.equal(baseline.code, 0, baseline.stderr);
+      assert.deepEqual(pick(JSON.parse(baseline.stdout) as Record<string, unknown>, 'listed', 'fetched'), { listed: 2, fetched: 2 });
+      assert.ok(existsSync(join(stateDir, 'detector-index.memo')), 'a queue-mode baseline keeps the index memo');
+      // Nothing changed: planned from the memo, no broker needed.
+      const next = await launch(launcher, ['detect', '--config', config, '--json'], { cwd: root.path, env });
+      assert.equal(next.code, 0, next.stderr);
+      assert.match(next.stderr, /index diffed against the last pass/);
+      assert.deepEqual(pick(JSON.parse(next.stdout) as Record<string, unknown>, 'listed', 'fetched', 'published'), { listed: 2, fetched: 0, published: 0 });
+    } finally {
+      server.close();
     }
   });
 
