@@ -11,4 +11,4 @@ import { startCli } from './start.js';
 // build amqplib loads node:tls at its first use: a Node 20 snapshot cannot hold TLS's state.)
 void Promise.all([import('../config/index.js'), import('../shared/log.js'), import('./commands/detect.js'), import('../queue/index.js')]);
 
-startupSnapshot.setDeserializeMainFunction(() => startCli(process.argv.slice(1)));
+startupSnapshot.setDeserializeMainFunction(() => startCli(process.argv.slice(1), { exitWhenDone: true }));

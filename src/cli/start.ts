@@ -5,7 +5,17 @@ import { main } from './main.js';
  * alone. Shared by the ESM entry (run.ts) and the start-up snapshot's
  * (snapshot.ts), which differ only in where the arguments start.
  */
-export function startCli(argv: string[]): void {
+export function startCli(
+  argv: string[],
+  options: {
+    /**
+     * Exit as soon as main returns (the snapshot's `detect`, which leaves nothing running and
+     * writes its logs and report synchronously) instead of tearing the environment down:
+     * a few ms of every pass cdp-listend starts.
+     */
+    exitWhenDone?: boolean;
+  } = {},
+): void {
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -23,5 +33,6 @@ export function startCli(argv: string[]): void {
   });
   void main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stopSignal: controller.signal }).then((code) => {
     process.exitCode = code;
+    if (options.exitWhenDone) process.exit(code);
   });
 }
