@@ -113,4 +113,30 @@ describe('planPass: from the lines that changed, or from the whole index', () =>
       root.remove();
     }
   });
+
+  it('a damaged memo is no memo: the pass plans from the whole index, as without one', async () => {
+    const root = tempDir();
+    try {
+      mkdirSync(join(root.path, 'site'));
+      const matcher = createMatcher('');
+      const key = memoKey('site', '', undefined);
+      const { stateDir, source } = await cleanPass(root.path, base, matcher, key);
+      const memoPath = join(stateDir, 'detector-index.memo');
+      const memo = readFileSync(memoPath);
+      const newline = memo.indexOf(10);
+      for (const [label, bytes] of [
+        ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256))],
+        ['empty', Buffer.alloc(0)],
+        ['a body longer than its header says', Buffer.concat([memo, Buffer.from(`${line('extra.json', 1)}\n`)])],
+        ['a header that claims more records than matching entries', Buffer.concat([Buffer.from(memo.subarray(0, newline).toString().replace(/records=\d+/, 'records=9999')), memo.subarray(newline)])],
+      ] as const) {
+        writeFileSync(memoPath, bytes);
+        assert.equal(await findIndexMemo(stateDir, key), undefined, label);
+        const pass = await planPass({ source, matcher, stateDir, log, memoKey: key });
+        assert.ok(pass.entries, `${label}: planned from the whole index`);
+      }
+    } finally {
+      root.remove();
+    }
+  });
 });

@@ -27,12 +27,11 @@ export async function planPass(options: { source: ProfileSource; matcher: Matche
   const { source, matcher, stateDir, log } = options;
   const reading = source.readIndex();
   reading.catch(() => undefined);
-  // With a memo key, the snapshot is read now too: the records of the lines that changed are looked up in it.
   const key = options.all ? undefined : options.memoKey;
-  const snapshot = key ? readSnapshotText(stateDir) : undefined;
-  snapshot?.catch(() => undefined);
   const memo = key ? await findIndexMemo(stateDir, key) : undefined;
-  // No memo: the whole state loads while the index downloads.
+  // While the index downloads: with a memo, the snapshot the changed lines' records are looked up in; without, the whole state.
+  const snapshot = memo ? readSnapshotText(stateDir) : undefined;
+  snapshot?.catch(() => undefined);
   const wholeState = memo ? undefined : readState(stateDir);
   wholeState?.catch(() => undefined);
   const index = await reading;

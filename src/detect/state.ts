@@ -186,8 +186,7 @@ export async function readState(stateDir: string): Promise<StateFile> {
 export async function readStateRecords(stateDir: string, names: Iterable<string>, size: number, snapshot?: Promise<string | undefined>): Promise<StateFile | undefined> {
   const snapshotPath = join(stateDir, SNAPSHOT);
   const wanted = new Set(names);
-  // No names: the header alone.
-  const text = wanted.size > 0 ? await (snapshot ?? readSnapshotText(stateDir)) : await readHeaderLine(snapshotPath);
+  const text = await (snapshot ?? readSnapshotText(stateDir));
   if (text === undefined) return undefined;
   const headerEnd = text.indexOf('\n');
   const header = SNAPSHOT_HEADER.exec(text.slice(0, Math.max(headerEnd, 0)));
@@ -226,22 +225,6 @@ function findRecordLine(text: string, start: number, name: string): string | und
     else high = lineStart;
   }
   return undefined;
-}
-
-/** The first line of a file and its newline (undefined when it has none in its first 4 KiB). */
-async function readHeaderLine(path: string): Promise<string | undefined> {
-  const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new ConfigError(`${path}: cannot read detector state: ${error.message}`);
-  });
-  if (!handle) return undefined;
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
-    const newline = buffer.subarray(0, bytesRead).indexOf(10);
-    return newline < 0 ? undefined : buffer.toString('latin1', 0, newline + 1);
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The journal of this generation applied to `state` (only the lines of `wanted` names, when given); how many lines it holds. */
